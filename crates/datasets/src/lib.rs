@@ -1,0 +1,1 @@
+//! neurite-datasets (under construction).

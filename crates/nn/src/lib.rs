@@ -1,0 +1,1 @@
+//! neurite-nn (under construction).

@@ -1,0 +1,93 @@
+//! softmax and log_softmax along an axis, stable for large logits (the lane maximum is
+//! subtracted before exponentiating).
+
+use ndarray::{ArrayD, ArrayViewMut1, Axis, Zip};
+
+use crate::parallel::PAR_MIN_ELEMS;
+use crate::shape::check_axis;
+use crate::tensor::Tensor;
+
+/// Runs `f(out_lane, in_lane)` for every lane along `axis`, in parallel for large arrays.
+/// Each lane is computed the same way on any thread, so results do not depend on thread count.
+fn for_each_lane(
+    out: &mut ArrayD<f32>,
+    input: &ArrayD<f32>,
+    axis: usize,
+    f: impl Fn(ArrayViewMut1<'_, f32>, ndarray::ArrayView1<'_, f32>) + Sync + Send,
+) {
+    let zip = Zip::from(out.lanes_mut(Axis(axis))).and(input.lanes(Axis(axis)));
+    if input.len() >= PAR_MIN_ELEMS {
+        zip.par_for_each(f);
+    } else {
+        zip.for_each(f);
+    }
+}
+
+fn softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ndarray::ArrayView1<'_, f32>) {
+    let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for (o, &v) in out.iter_mut().zip(x.iter()) {
+        *o = (v - max).exp();
+        sum += *o;
+    }
+    out.mapv_inplace(|v| v / sum);
+}
+
+fn log_softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ndarray::ArrayView1<'_, f32>) {
+    let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
+    let log_sum = max + sum.ln();
+    for (o, &v) in out.iter_mut().zip(x.iter()) {
+        *o = v - log_sum;
+    }
+}
+
+impl Tensor {
+    /// `exp(x) / sum(exp(x))` along `axis`.
+    ///
+    /// ```
+    /// use neurite_tensor::Tensor;
+    /// let p = Tensor::from_vec(vec![1000.0, 1000.0], &[1, 2]).unwrap().softmax(1);
+    /// assert_eq!(p.to_vec(), vec![0.5, 0.5]);
+    /// ```
+    pub fn softmax(&self, axis: usize) -> Tensor {
+        let x = self.data().into_owned();
+        check_axis("softmax", axis, x.shape());
+        let mut y = ArrayD::zeros(x.raw_dim());
+        for_each_lane(&mut y, &x, axis, softmax_lane);
+        let saved = y.clone();
+        Tensor::from_op(y, &[self], move |g, _| {
+            // dx = y * (g - sum(g * y))
+            let mut dx = ArrayD::zeros(g.raw_dim());
+            Zip::from(dx.lanes_mut(Axis(axis)))
+                .and(g.lanes(Axis(axis)))
+                .and(saved.lanes(Axis(axis)))
+                .for_each(|mut d, g, y| {
+                    let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
+                    Zip::from(&mut d).and(&g).and(&y).for_each(|d, &g, &y| *d = y * (g - dot));
+                });
+            vec![Some(dx)]
+        })
+    }
+
+    /// `x - log(sum(exp(x)))` along `axis`, computed without overflow.
+    pub fn log_softmax(&self, axis: usize) -> Tensor {
+        let x = self.data().into_owned();
+        check_axis("log_softmax", axis, x.shape());
+        let mut y = ArrayD::zeros(x.raw_dim());
+        for_each_lane(&mut y, &x, axis, log_softmax_lane);
+        let saved = y.clone();
+        Tensor::from_op(y, &[self], move |g, _| {
+            // dx = g - softmax * sum(g)
+            let mut dx = ArrayD::zeros(g.raw_dim());
+            Zip::from(dx.lanes_mut(Axis(axis)))
+                .and(g.lanes(Axis(axis)))
+                .and(saved.lanes(Axis(axis)))
+                .for_each(|mut d, g, y| {
+                    let total: f32 = g.sum();
+                    Zip::from(&mut d).and(&g).and(&y).for_each(|d, &g, &y| *d = g - y.exp() * total);
+                });
+            vec![Some(dx)]
+        })
+    }
+}
