@@ -1,1 +1,4 @@
 //! neurite-datasets (under construction).
+
+pub mod catalog;
+pub mod data_dir;
