@@ -1,0 +1,2 @@
+//! Criterion benchmarks: data_loading (being written).
+fn main() {}

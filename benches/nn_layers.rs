@@ -1,0 +1,2 @@
+//! Criterion benchmarks: nn_layers (being written).
+fn main() {}

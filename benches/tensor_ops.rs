@@ -1,0 +1,2 @@
+//! Criterion benchmarks: tensor_ops (being written).
+fn main() {}
