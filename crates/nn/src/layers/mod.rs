@@ -1,0 +1,4 @@
+//! Layers, one file per family.
+
+pub mod activation;
+pub mod linear;

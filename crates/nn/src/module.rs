@@ -1,0 +1,53 @@
+//! The [`Module`] trait: a layer or model with a forward pass, named parameters and a
+//! train/eval mode, PyTorch's `nn.Module` in Rust.
+
+use neurite_tensor::Tensor;
+
+/// A layer or a whole model.
+///
+/// Parameters are trainable leaf tensors (`requires_grad`); optimizers hold clones of these
+/// handles and update their values in place. Names follow PyTorch's `state_dict` keys
+/// (`weight`, `bias`, and `0.weight` inside a [`crate::Sequential`]), so saved files move
+/// between neurite and PyTorch unchanged.
+pub trait Module: Send {
+    /// Runs the layer on `input`. Takes `&mut self` because some layers change state when
+    /// called: a Keras-style [`crate::Dense`] builds its kernel on first use, batch norm
+    /// updates running statistics in training mode, dropout draws from its generator.
+    fn forward(&mut self, input: &Tensor) -> Tensor;
+
+    /// Trainable parameters with their `state_dict` names, in a stable order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)>;
+
+    /// Non-trainable state saved with the model (e.g. batch norm's running statistics).
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Switches between training (`true`) and evaluation (`false`) behaviour.
+    fn set_training(&mut self, _training: bool) {}
+
+    /// A short description such as `Linear(in_features=784, out_features=128, bias=true)`.
+    fn describe(&self) -> String;
+
+    /// The trainable parameters without names.
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Total number of trainable scalars.
+    fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(Tensor::numel).sum()
+    }
+
+    /// Clears every parameter's gradient.
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+}
+
+/// Prefixes every name in `named` with `prefix.` (used by containers).
+pub fn prefixed(prefix: &str, named: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    named.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)).collect()
+}
