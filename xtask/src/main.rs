@@ -1,1 +1,46 @@
-fn main() { eprintln!("xtask: under construction"); std::process::exit(2); }
+//! neurite's developer tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! Each task lives in its own module tree; this file only parses the command line and
+//! dispatches to it.
+
+mod fetch;
+
+use std::error::Error;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The command line of `cargo xtask`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "neurite's developer tasks", version)]
+struct Cli {
+    /// The task to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The tasks.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Download (or import with --from), verify and unpack the data sets the loaders read.
+    FetchData(fetch::FetchArgs),
+}
+
+/// Runs one task.
+fn run(command: Command) -> Result<(), Box<dyn Error>> {
+    match command {
+        Command::FetchData(args) => fetch::run(&args)?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `--from DIR`: imports local copies instead of downloading. Each file may be gzip-compressed
+//! or raw (decided by content); for CIFAR, DIR may also hold the `.tar.gz` archive (or be
+//! it). Every file is verified exactly as a download would be, before it is installed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::error::{FetchError, IoContext};
+use super::install::{install_archive, install_file};
+use super::sources::{DatasetSpec, Download, Expected, Unpack};
+use super::status::{file_status, FileStatus};
+use super::verify::check_digest;
+use super::{Options, Report};
+
+/// Imports one data set from `from` into `data_dir`. Looks in `from/<folder>`,
+/// `from/<name>` and (unless `only_subfolders`, used with `all` so that MNIST and
+/// Fashion-MNIST files of the same names are not confused) `from` itself.
+pub fn import_dataset(spec: &DatasetSpec, data_dir: &Path, from: &Path, only_subfolders: bool, options: Options) -> Result<Report, FetchError> {
+    if !from.exists() {
+        return Err(import_error(from, "no such file or folder".to_string()));
+    }
+    let dirs = search_dirs(spec, from, only_subfolders);
+    let target = data_dir.join(&spec.subdir);
+    let mut report = Report::default();
+    if only_subfolders && dirs.is_empty() {
+        println!("  no copy in {}, skipped", from.display());
+        report.skipped = true;
+        return Ok(report);
+    }
+    fs::create_dir_all(&target).at(&target)?;
+    for download in &spec.downloads {
+        match &download.unpack {
+            Unpack::Gunzip(expected) => {
+                let src = find(&dirs, &expected.name)
+                    .ok_or_else(|| import_error(from, missing_message(&expected.name, None, &dirs)))?;
+                import_file(spec, &target, expected, &src, options, &mut report)?;
+            }
+            Unpack::TarGz { root, files } => {
+                let loose: Vec<Option<PathBuf>> = files.iter().map(|e| find(&dirs, &e.name)).collect();
+                if loose.iter().all(Option::is_some) {
+                    for (expected, src) in files.iter().zip(loose.into_iter().flatten()) {
+                        import_file(spec, &target, expected, &src, options, &mut report)?;
+                    }
+                } else if let Some(archive) = find_archive(from, &dirs, download) {
+                    import_archive(spec, data_dir, &target, download, root, files, &archive, options, &mut report)?;
+                } else {
+                    let first_missing = files
+                        .iter()
+                        .zip(&loose)
+                        .find(|(_, found)| found.is_none())
+                        .map(|(e, _)| e.name.as_str())
+                        .unwrap_or_default();
+                    let message = missing_message(first_missing, Some(&download.remote_name), &dirs);
+                    return Err(import_error(from, message));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The folders searched for a data set's files, those that exist.
+fn search_dirs(spec: &DatasetSpec, from: &Path, only_subfolders: bool) -> Vec<PathBuf> {
+    let mut dirs = vec![from.join(&spec.subdir), from.join(spec.kind.name())];
+    if !only_subfolders {
+        dirs.push(from.to_path_buf());
+    }
+    dirs.dedup();
+    dirs.retain(|d| d.is_dir());
+    dirs
+}
+
+/// The first of `dir/name` and `dir/name.gz` that is a file, over `dirs` in order.
+fn find(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
+    dirs.iter()
+        .flat_map(|d| [d.join(name), d.join(format!("{name}.gz"))])
+        .find(|p| p.is_file())
+}
+
+/// The archive of a TarGz download: `from` itself when it is a file, else in `dirs`.
+fn find_archive(from: &Path, dirs: &[PathBuf], download: &Download) -> Option<PathBuf> {
+    if from.is_file() {
+        return Some(from.to_path_buf());
+    }
+    dirs.iter().map(|d| d.join(&download.remote_name)).find(|p| p.is_file())
+}
+
+/// Says which file was not found where.
+fn missing_message(name: &str, archive: Option<&str>, dirs: &[PathBuf]) -> String {
+    let places: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let places = if places.is_empty() {
+        "(no folder to search)".to_string()
+    } else {
+        places.join(", ")
+    };
+    match archive {
+        Some(archive) => format!("found neither {name} (or {name}.gz) nor {archive} in {places}"),
+        None => format!("found neither {name} nor {name}.gz in {places}"),
+    }
+}
+
+/// A [`FetchError::Import`].
+fn import_error(from: &Path, message: String) -> FetchError {
+    FetchError::Import {
+        dir: from.to_path_buf(),
+        message,
+    }
+}
+
+/// Imports one file unless it is present and verified already.
+fn import_file(spec: &DatasetSpec, target: &Path, expected: &Expected, src: &Path, options: Options, report: &mut Report) -> Result<(), FetchError> {
+    if !options.force {
+        if let FileStatus::Verified(_) = file_status(spec, target, expected) {
+            println!("  {}: already present, verified", expected.name);
+            report.present.push(expected.name.clone());
+            return Ok(());
+        }
+    }
+    let label = src.display().to_string();
+    let how = install_file(src, target, expected, &spec.foreign_sha256, &label)?;
+    println!("  {}: imported from {}, {}", expected.name, src.display(), how.describe());
+    report.installed.push(expected.name.clone());
+    Ok(())
+}
+
+/// Imports a data set from its archive. A digest mismatch is only a warning here: a local
+/// archive may have been repacked, and every file is validated after extraction anyway.
+#[allow(clippy::too_many_arguments)]
+fn import_archive(
+    spec: &DatasetSpec,
+    data_dir: &Path,
+    target: &Path,
+    download: &Download,
+    root: &str,
+    files: &[Expected],
+    archive: &Path,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), FetchError> {
+    if !options.force && files.iter().all(|e| matches!(file_status(spec, target, e), FileStatus::Verified(_))) {
+        for e in files {
+            println!("  {}: already present, verified", e.name);
+            report.present.push(e.name.clone());
+        }
+        return Ok(());
+    }
+    let label = archive.display().to_string();
+    if let Some(digest) = &download.archive_digest {
+        match check_digest(archive, digest, &label) {
+            Ok(()) => println!("  {label}: {} verified (the official archive)", digest.algorithm()),
+            Err(FetchError::DigestMismatch { expected, actual, .. }) => println!(
+                "  warning: {label}: not the official archive ({} {actual}, expected {expected}); \
+                 validating its files' structure instead",
+                digest.algorithm()
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    let verified = install_archive(archive, data_dir, spec, root, files, &label)?;
+    for (e, how) in files.iter().zip(verified) {
+        println!("  {}: imported from {label}, {}", e.name, how.describe());
+        report.installed.push(e.name.clone());
+    }
+    Ok(())
+}

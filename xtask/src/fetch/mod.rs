@@ -1,0 +1,290 @@
+//! `cargo xtask fetch-data`: downloads the data sets from their official sources and
+//! well-known mirrors (or imports local copies with `--from`), verifies every file against
+//! pinned digests or its structure, and unpacks them into the layout the loaders read.
+//!
+//! One module per job: [`sources`] (URLs, mirrors, pinned digests, the verification policy),
+//! [`download`] (HTTP with resume and progress), [`verify`], [`unpack`] (gzip, safe tar),
+//! [`install`] (scratch file, verify, atomic rename), [`import`] (`--from`), [`status`]
+//! (what is present; `--list`).
+
+mod download;
+mod error;
+mod import;
+mod install;
+mod scratch;
+mod sources;
+mod status;
+mod unpack;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
+
+pub use download::{DownloadError, Http};
+pub use error::{FetchError, OfflineReport};
+pub use sources::{DatasetSpec, Unpack};
+
+use error::IoContext;
+use install::{install_archive, install_file};
+use scratch::{remove_path, temp_path, Scratch};
+use status::{bad_reason, file_status, FileStatus};
+use verify::check_digest;
+
+/// The arguments of `cargo xtask fetch-data`.
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// The data set: mnist, fashion-mnist, cifar10, cifar100 or all [default: mnist; with
+    /// --list: all].
+    #[arg(value_name = "DATASET", value_parser = parse_selection)]
+    pub dataset: Option<Selection>,
+    /// The data directory (else $NEURITE_DATA_DIR, else the per-user data directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Import local copies from DIR instead of downloading (.gz or raw files; for CIFAR also
+    /// the .tar.gz archive or an extracted folder).
+    #[arg(long, value_name = "DIR", conflicts_with = "mirror")]
+    pub from: Option<PathBuf>,
+    /// Fetch again even when the files are present and verified.
+    #[arg(long)]
+    pub force: bool,
+    /// Show which files are present and verified, and fetch nothing.
+    #[arg(long, conflicts_with_all = ["from", "force", "mirror"])]
+    pub list: bool,
+    /// Try this mirror first (the file names are appended to it).
+    #[arg(long, value_name = "BASE_URL")]
+    pub mirror: Option<String>,
+}
+
+/// Which data sets to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// One data set.
+    One(DatasetKind),
+    /// All of them.
+    All,
+}
+
+/// Parses a data-set name or `all`.
+fn parse_selection(s: &str) -> Result<Selection, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(Selection::All);
+    }
+    s.parse()
+        .map(Selection::One)
+        .map_err(|_| format!("unknown data set `{s}`: expected mnist, fashion-mnist, cifar10, cifar100 or all"))
+}
+
+/// Options shared by downloads and imports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Fetch again even when present and verified.
+    pub force: bool,
+}
+
+/// What a fetch or import did, file by file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Files that were already present and verified.
+    pub present: Vec<String>,
+    /// Files installed by this run.
+    pub installed: Vec<String>,
+    /// Data sets skipped (with `all --from`, when DIR holds no copy of them).
+    pub skipped: bool,
+}
+
+/// Runs `cargo xtask fetch-data`.
+pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
+    let (data_dir, source) = resolve_data_dir(args.data_dir.as_deref());
+    let origin = match source {
+        DataDirSource::Explicit => "from --data-dir".to_string(),
+        DataDirSource::Environment => format!("from ${DATA_DIR_ENV}"),
+        DataDirSource::UserDefault => "the per-user default; change it with --data-dir".to_string(),
+    };
+    println!("data directory: {} ({origin})", data_dir.display());
+    let kinds: Vec<DatasetKind> = match args.dataset {
+        Some(Selection::One(kind)) => vec![kind],
+        Some(Selection::All) => DatasetKind::ALL.to_vec(),
+        None if args.list => DatasetKind::ALL.to_vec(),
+        None => vec![DatasetKind::Mnist],
+    };
+    if args.list {
+        for kind in kinds {
+            status::print_list(&sources::builtin(kind), &data_dir);
+        }
+        return Ok(());
+    }
+    if let Some(mirror) = &args.mirror {
+        if !(mirror.starts_with("http://") || mirror.starts_with("https://")) {
+            return Err(FetchError::Usage {
+                flag: "--mirror",
+                message: format!("`{mirror}` is not an http:// or https:// URL"),
+            });
+        }
+    }
+    let http = Http::new(true);
+    let options = Options { force: args.force };
+    let several = kinds.len() > 1;
+    let mut failed = 0;
+    for &kind in &kinds {
+        let mut spec = sources::builtin(kind);
+        if let Some(mirror) = &args.mirror {
+            spec = spec.with_mirror(mirror);
+        }
+        println!("{} ({}):", kind.display_name(), kind.name());
+        let result = match &args.from {
+            Some(from) => import::import_dataset(&spec, &data_dir, from, several, options),
+            None => fetch_dataset(&spec, &data_dir, &http, options),
+        };
+        match result {
+            Ok(_) => {}
+            Err(e) if !several => return Err(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(FetchError::Several {
+            failed,
+            total: kinds.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Downloads what is missing or bad of one data set into `data_dir`, trying each source in
+/// order; verifies and unpacks. Files already present and verified are not downloaded again
+/// unless `options.force`.
+pub fn fetch_dataset(spec: &DatasetSpec, data_dir: &Path, http: &Http, options: Options) -> Result<Report, FetchError> {
+    let target = data_dir.join(&spec.subdir);
+    fs::create_dir_all(&target).at(&target)?;
+    let mut report = Report::default();
+    for download in &spec.downloads {
+        if !options.force && all_present(spec, &target, download, &mut report) {
+            continue;
+        }
+        fetch_download(spec, data_dir, &target, download, http, options)?;
+        report
+            .installed
+            .extend(download.unpack.outputs().iter().map(|e| e.name.clone()));
+    }
+    Ok(report)
+}
+
+/// Whether every file a download provides is present and verified; prints each one's
+/// state, and removes a present file that fails verification.
+fn all_present(spec: &DatasetSpec, target: &Path, download: &sources::Download, report: &mut Report) -> bool {
+    let mut good = Vec::new();
+    let mut all = true;
+    for expected in download.unpack.outputs() {
+        match file_status(spec, target, expected) {
+            FileStatus::Verified(_) => good.push(expected.name.clone()),
+            FileStatus::Missing => all = false,
+            FileStatus::Bad(e) => {
+                println!(
+                    "  {}: present but fails verification ({}); removed, fetching again",
+                    expected.name,
+                    bad_reason(&e)
+                );
+                remove_path(&target.join(&expected.name));
+                all = false;
+            }
+        }
+    }
+    if all {
+        for name in good {
+            println!("  {name}: already present, verified");
+            report.present.push(name);
+        }
+    }
+    all
+}
+
+/// Fetches one download from its sources in order, then verifies and installs it.
+fn fetch_download(
+    spec: &DatasetSpec,
+    data_dir: &Path,
+    target: &Path,
+    download: &sources::Download,
+    http: &Http,
+    options: Options,
+) -> Result<(), FetchError> {
+    // An archive extracts its own folder, so it is downloaded into the data directory.
+    let part_dir = match download.unpack {
+        Unpack::Gunzip(_) => target,
+        Unpack::TarGz { .. } => data_dir,
+    };
+    let part = Scratch::new(temp_path(part_dir, &download.remote_name, "part"));
+    if options.force {
+        remove_path(part.path());
+    } else if let Ok(meta) = fs::metadata(part.path()) {
+        println!(
+            "  {}: resuming an interrupted download ({} bytes already here)",
+            download.remote_name,
+            meta.len()
+        );
+    }
+    let mut failures = Vec::new();
+    for url in &download.urls {
+        println!("  {} <- {url}", download.remote_name);
+        let outcome = match http.download(url, part.path(), &download.remote_name) {
+            Ok(_) => install_download(spec, data_dir, target, download, part.path()),
+            Err(DownloadError::Local { path, source }) => return Err(FetchError::io(&path, source)),
+            Err(DownloadError::Source(why)) => {
+                eprintln!("  failed: {url}: {why}");
+                failures.push((url.clone(), why));
+                remove_path(part.path());
+                continue;
+            }
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_bad_data() => {
+                eprintln!("  rejected: {url}: {e}");
+                failures.push((url.clone(), e.to_string()));
+                remove_path(part.path());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(FetchError::Offline(OfflineReport {
+        dataset: spec.kind.name().to_string(),
+        file: download.remote_name.clone(),
+        failures,
+    }))
+}
+
+/// Verifies a finished download and installs what it provides.
+fn install_download(
+    spec: &DatasetSpec,
+    data_dir: &Path,
+    target: &Path,
+    download: &sources::Download,
+    part: &Path,
+) -> Result<(), FetchError> {
+    let label = download.remote_name.as_str();
+    if let Some(digest) = &download.archive_digest {
+        check_digest(part, digest, label)?;
+        println!("  {label}: {} verified", digest.algorithm());
+    }
+    match &download.unpack {
+        Unpack::Gunzip(expected) => {
+            let how = install_file(part, target, expected, &spec.foreign_sha256, &expected.name)?;
+            println!("  {}: installed, {}", expected.name, how.describe());
+        }
+        Unpack::TarGz { root, files } => {
+            let verified = install_archive(part, data_dir, spec, root, files, label)?;
+            for (expected, how) in files.iter().zip(verified) {
+                println!("  {}: installed, {}", expected.name, how.describe());
+            }
+        }
+    }
+    Ok(())
+}
