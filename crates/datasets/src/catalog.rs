@@ -37,24 +37,52 @@ pub const CIFAR10_FILES: [&str; 7] = [
 ];
 
 /// CIFAR-100 binary files inside `cifar-100-binary/`.
-pub const CIFAR100_FILES: [&str; 4] = ["train.bin", "test.bin", "coarse_label_names.txt", "fine_label_names.txt"];
+pub const CIFAR100_FILES: [&str; 4] = [
+    "train.bin",
+    "test.bin",
+    "coarse_label_names.txt",
+    "fine_label_names.txt",
+];
 
 /// MNIST class names.
 pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /// Fashion-MNIST class names.
 pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ];
 
 /// CIFAR-10 class names in label order.
 pub const CIFAR10_CLASSES: [&str; 10] = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 ];
 
 impl DatasetKind {
     /// Every known data set.
-    pub const ALL: [DatasetKind; 4] = [DatasetKind::Mnist, DatasetKind::FashionMnist, DatasetKind::Cifar10, DatasetKind::Cifar100];
+    pub const ALL: [DatasetKind; 4] = [
+        DatasetKind::Mnist,
+        DatasetKind::FashionMnist,
+        DatasetKind::Cifar10,
+        DatasetKind::Cifar100,
+    ];
 
     /// The command-line name (`mnist`, `fashion-mnist`, `cifar10`, `cifar100`).
     pub fn name(self) -> &'static str {
@@ -97,7 +125,10 @@ impl DatasetKind {
 
     /// The hint printed when files are missing.
     pub fn fetch_hint(self) -> String {
-        format!("run `cargo xtask fetch-data {}` (or `--from DIR` with files fetched elsewhere)", self.name())
+        format!(
+            "run `cargo xtask fetch-data {}` (or `--from DIR` with files fetched elsewhere)",
+            self.name()
+        )
     }
 }
 
@@ -124,3 +155,131 @@ impl FromStr for DatasetKind {
         }
     }
 }
+
+/// CIFAR-100 fine class names in label order (as in `fine_label_names.txt`).
+pub const CIFAR100_FINE_CLASSES: [&str; 100] = [
+    "apple",
+    "aquarium_fish",
+    "baby",
+    "bear",
+    "beaver",
+    "bed",
+    "bee",
+    "beetle",
+    "bicycle",
+    "bottle",
+    "bowl",
+    "boy",
+    "bridge",
+    "bus",
+    "butterfly",
+    "camel",
+    "can",
+    "castle",
+    "caterpillar",
+    "cattle",
+    "chair",
+    "chimpanzee",
+    "clock",
+    "cloud",
+    "cockroach",
+    "couch",
+    "crab",
+    "crocodile",
+    "cup",
+    "dinosaur",
+    "dolphin",
+    "elephant",
+    "flatfish",
+    "forest",
+    "fox",
+    "girl",
+    "hamster",
+    "house",
+    "kangaroo",
+    "keyboard",
+    "lamp",
+    "lawn_mower",
+    "leopard",
+    "lion",
+    "lizard",
+    "lobster",
+    "man",
+    "maple_tree",
+    "motorcycle",
+    "mountain",
+    "mouse",
+    "mushroom",
+    "oak_tree",
+    "orange",
+    "orchid",
+    "otter",
+    "palm_tree",
+    "pear",
+    "pickup_truck",
+    "pine_tree",
+    "plain",
+    "plate",
+    "poppy",
+    "porcupine",
+    "possum",
+    "rabbit",
+    "raccoon",
+    "ray",
+    "road",
+    "rocket",
+    "rose",
+    "sea",
+    "seal",
+    "shark",
+    "shrew",
+    "skunk",
+    "skyscraper",
+    "snail",
+    "snake",
+    "spider",
+    "squirrel",
+    "streetcar",
+    "sunflower",
+    "sweet_pepper",
+    "table",
+    "tank",
+    "telephone",
+    "television",
+    "tiger",
+    "tractor",
+    "train",
+    "trout",
+    "tulip",
+    "turtle",
+    "wardrobe",
+    "whale",
+    "willow_tree",
+    "wolf",
+    "woman",
+    "worm",
+];
+
+/// CIFAR-100 coarse (superclass) names in label order (as in `coarse_label_names.txt`).
+pub const CIFAR100_COARSE_CLASSES: [&str; 20] = [
+    "aquatic_mammals",
+    "fish",
+    "flowers",
+    "food_containers",
+    "fruit_and_vegetables",
+    "household_electrical_devices",
+    "household_furniture",
+    "insects",
+    "large_carnivores",
+    "large_man-made_outdoor_things",
+    "large_natural_outdoor_scenes",
+    "large_omnivores_and_herbivores",
+    "medium_mammals",
+    "non-insect_invertebrates",
+    "people",
+    "reptiles",
+    "small_mammals",
+    "trees",
+    "vehicles_1",
+    "vehicles_2",
+];

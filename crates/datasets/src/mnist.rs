@@ -1,0 +1,180 @@
+//! MNIST (and the shared loader of the MNIST family): four IDX files in `<data_dir>/mnist/`,
+//! memory-mapped and validated, or the embedded 10,000/2,000 sample when they are absent.
+//!
+//! ```
+//! # fn main() -> Result<(), neurite_datasets::DatasetError> {
+//! use neurite_datasets::mnist::{self, MnistSource};
+//! let dir = std::env::temp_dir().join("neurite-doc-no-such-dir");
+//! let (data, source) = mnist::load_or_embedded(&dir)?;
+//! # #[cfg(feature = "embedded-mnist")] {
+//! assert_eq!(source, MnistSource::Embedded);
+//! assert_eq!(data.train.len(), 10_000);
+//! # }
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{DatasetKind, FASHION_MNIST_CLASSES, MNIST_CLASSES, MNIST_FILES};
+use crate::dataset::Dataset;
+use crate::error::{DatasetError, Result};
+use crate::idx::{IdxFile, IdxType};
+use crate::image_set::{Chunk, ImageSet, KerasData};
+use crate::mmap_file::is_file;
+
+/// Builds an image set from a validated images file (`u8`, rank 3: count, rows, cols) and
+/// labels file (`u8`, rank 1), checking that the counts agree and every label is below
+/// `class_names.len()`.
+///
+/// # Errors
+/// [`DatasetError::Format`] for a wrong type or rank, [`DatasetError::CountMismatch`],
+/// [`DatasetError::LabelOutOfRange`].
+pub fn image_set_from_idx(
+    name: &str,
+    images: &IdxFile,
+    labels: &IdxFile,
+    class_names: &[&str],
+) -> Result<ImageSet> {
+    images.expect(IdxType::U8, 3)?;
+    labels.expect(IdxType::U8, 1)?;
+    if images.len() != labels.len() {
+        return Err(DatasetError::CountMismatch {
+            images_path: images.path().to_path_buf(),
+            images: images.len(),
+            labels_path: labels.path().to_path_buf(),
+            labels: labels.len(),
+        });
+    }
+    let (rows, cols) = (images.dims()[1], images.dims()[2]);
+    let chunk = Chunk {
+        pixels: images.bytes().clone(),
+        pixel_offset: images.header().data_offset,
+        pixel_stride: rows * cols,
+        labels: labels.bytes().clone(),
+        label_offset: labels.header().data_offset,
+        label_stride: 1,
+        count: images.len(),
+        label_path: labels.path().to_path_buf(),
+    };
+    let names = class_names.iter().map(|s| s.to_string()).collect();
+    ImageSet::from_chunks(name, vec![chunk], [1, rows, cols], names)
+}
+
+/// Opens an MNIST-format pair of IDX files (images, labels) as an image set with the 10 digit
+/// classes.
+///
+/// # Errors
+/// As [`image_set_from_idx`], plus missing or malformed files.
+pub fn load_split(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<ImageSet> {
+    let images = IdxFile::open(images)?;
+    let labels = IdxFile::open(labels)?;
+    image_set_from_idx("MNIST-format", &images, &labels, &MNIST_CLASSES)
+}
+
+pub(crate) fn load_family(kind: DatasetKind, data_dir: &Path) -> Result<Dataset> {
+    let dir = data_dir.join(kind.subdir());
+    let classes: &[&str] = match kind {
+        DatasetKind::FashionMnist => &FASHION_MNIST_CLASSES,
+        _ => &MNIST_CLASSES,
+    };
+    let open = |name: &str| IdxFile::open_for(&dir.join(name), Some(kind));
+    let [train_x, train_y, test_x, test_y] = MNIST_FILES;
+    let train = image_set_from_idx(
+        &format!("{} train", kind.display_name()),
+        &open(train_x)?,
+        &open(train_y)?,
+        classes,
+    )?;
+    let test = image_set_from_idx(
+        &format!("{} test", kind.display_name()),
+        &open(test_x)?,
+        &open(test_y)?,
+        classes,
+    )?;
+    Ok(Dataset { kind, train, test })
+}
+
+/// Loads MNIST from `<data_dir>/mnist/` (memory-mapped, validated; nothing is copied).
+///
+/// # Errors
+/// [`DatasetError::Missing`] (with the hint `cargo xtask fetch-data mnist`) or any other
+/// [`DatasetError`] for a malformed file.
+pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
+    load_family(DatasetKind::Mnist, data_dir.as_ref())
+}
+
+/// Keras-like: `((x_train, y_train), (x_test, y_test))` with `x_train` of shape
+/// `(60000, 28, 28)` `u8`, zero-copy over the mapped files.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_data(data_dir: impl AsRef<Path>) -> Result<KerasData> {
+    Ok(load(data_dir)?.into_keras())
+}
+
+/// Where [`load_or_embedded`] found MNIST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MnistSource {
+    /// The full files in this folder (`<data_dir>/mnist`).
+    Files(PathBuf),
+    /// The embedded 10,000/2,000 sample compiled into the crate.
+    Embedded,
+}
+
+impl MnistSource {
+    /// Whether the embedded sample was used.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, MnistSource::Embedded)
+    }
+}
+
+impl fmt::Display for MnistSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MnistSource::Files(dir) => write!(f, "MNIST files in {}", dir.display()),
+            MnistSource::Embedded => write!(
+                f,
+                "using the embedded sample ({} train / {} test images); for the full set {}",
+                crate::embedded::EMBEDDED_TRAIN_LEN,
+                crate::embedded::EMBEDDED_TEST_LEN,
+                DatasetKind::Mnist.fetch_hint()
+            ),
+        }
+    }
+}
+
+/// Whether all four MNIST files exist in `<data_dir>/mnist/` (says nothing of their content).
+pub fn files_present(data_dir: impl AsRef<Path>) -> bool {
+    let dir = data_dir.as_ref().join(DatasetKind::Mnist.subdir());
+    MNIST_FILES.iter().all(|f| is_file(&dir.join(f)))
+}
+
+/// Loads MNIST from `<data_dir>/mnist/` when all four files are there, else the embedded
+/// sample; says which one it used.
+///
+/// Files that are present but damaged are an error, never silently replaced by the sample.
+///
+/// # Errors
+/// A [`DatasetError`] for malformed files, or [`DatasetError::Missing`] when the files are
+/// absent and the crate was built without the `embedded-mnist` feature.
+pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSource)> {
+    let data_dir = data_dir.as_ref();
+    if files_present(data_dir) || !crate::embedded::is_available() {
+        let data = load(data_dir)?;
+        Ok((
+            data,
+            MnistSource::Files(data_dir.join(DatasetKind::Mnist.subdir())),
+        ))
+    } else {
+        Ok((crate::embedded::load()?, MnistSource::Embedded))
+    }
+}
+
+/// The embedded sample (first 10,000 training and 2,000 test images of MNIST).
+///
+/// # Errors
+/// [`DatasetError::EmbeddedUnavailable`] without the `embedded-mnist` feature.
+pub fn embedded() -> Result<Dataset> {
+    crate::embedded::load()
+}
