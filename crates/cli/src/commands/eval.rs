@@ -1,0 +1,87 @@
+//! `neurite eval`: accuracy, per-class accuracy and the confusion matrix of saved weights on
+//! a data set's test split.
+
+use neurite_datasets::{DataLoader, Layout};
+use neurite_nn::metrics::ConfusionMatrix;
+use neurite_nn::models::ModelSpec;
+use neurite_nn::{serialize, Module};
+use neurite_tensor::{no_grad, seeded_rng};
+use serde_json::json;
+
+use crate::cli::EvalArgs;
+use crate::data;
+use crate::error::{CliError, CliResult};
+use crate::model::spec_for_file;
+
+/// Runs `neurite eval`.
+pub fn run(args: &EvalArgs) -> CliResult {
+    let (spec, _) = spec_for_file(&args.weights, &args.model, args.dataset)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), !args.json)?;
+    let d = &opened.data;
+    let expected = ModelSpec::from_name(spec.name(), None, &d.image_shape(), d.num_classes()).ok();
+    if spec.classes() != d.num_classes() || (expected.is_some() && spec.input_shape().iter().product::<usize>() != d.image_shape().iter().product::<usize>()) {
+        return Err(CliError::new(format!(
+            "{} is a {} for input {:?} with {} classes, but {} has images {:?} with {} classes",
+            args.weights.display(),
+            spec.name(),
+            spec.input_shape(),
+            spec.classes(),
+            args.dataset.display_name(),
+            d.image_shape(),
+            d.num_classes()
+        )));
+    }
+    let mut model = spec.build(&mut seeded_rng(0));
+    serialize::load_into(&mut model, &args.weights).map_err(|e| CliError::new(e.to_string()))?;
+    model.set_training(false);
+    let layout = if matches!(spec, ModelSpec::Mlp { .. }) { Layout::Flat } else { Layout::Nchw };
+    let loader = DataLoader::new(&d.test, 1000).layout(layout);
+    let mut confusion = ConfusionMatrix::new(d.num_classes());
+    no_grad(|| {
+        for batch in loader.epoch(0) {
+            let logits = model.forward(&batch.images);
+            confusion.update(&logits, &batch.labels);
+        }
+    });
+    let per_class = confusion.per_class_accuracy();
+    if args.json {
+        let value = json!({
+            "weights": args.weights.display().to_string(),
+            "dataset": args.dataset.name(),
+            "embedded_sample": opened.is_embedded(),
+            "samples": confusion.total(),
+            "accuracy": confusion.accuracy(),
+            "per_class_accuracy": per_class,
+            "confusion_matrix": confusion.matrix(),
+        });
+        println!("{}", serde_json::to_string(&value)?);
+        return Ok(());
+    }
+    let names = d.class_names();
+    println!(
+        "{} on {} test ({} images): accuracy {:.2}%",
+        spec.name(),
+        args.dataset.display_name(),
+        confusion.total(),
+        confusion.accuracy() * 100.0
+    );
+    println!("\n{:>12}  {:>8}", "class", "accuracy");
+    for (name, acc) in names.iter().zip(&per_class) {
+        println!("{name:>12}  {:>7.2}%", acc * 100.0);
+    }
+    println!("\nconfusion matrix (rows: true class, columns: predicted)");
+    let matrix = confusion.matrix();
+    print!("{:>12}", "");
+    for j in 0..matrix.len() {
+        print!(" {j:>5}");
+    }
+    println!();
+    for (name, row) in names.iter().zip(matrix) {
+        print!("{name:>12}");
+        for v in row {
+            print!(" {v:>5}");
+        }
+        println!();
+    }
+    Ok(())
+}

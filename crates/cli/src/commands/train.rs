@@ -1,0 +1,189 @@
+//! `neurite train`: trains a bench-spec model with live progress, then writes
+//! model.safetensors, metrics.json and curves.svg.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use neurite_datasets::{DataLoader, Layout};
+use neurite_nn::models::{ModelSpec, METADATA_KEY};
+use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
+use neurite_nn::serialize;
+use neurite_nn::train::{fit_with, EpochStats, FitOptions, FitReport, TrainError};
+use neurite_nn::Module;
+use neurite_tensor::seeded_rng;
+use serde_json::json;
+
+use crate::cli::{OptimizerName, TrainArgs};
+use crate::data;
+use crate::error::{CliError, CliResult};
+use crate::metrics_file::{EpochRecord, MetricsFile};
+use crate::model::{spec_from_args, DATASET_KEY};
+use crate::plot::write_curves;
+use crate::progress::{install_ctrl_c, Progress};
+
+/// The learning rate used when `--lr` is not given.
+pub fn default_lr(optimizer: OptimizerName) -> f32 {
+    match optimizer {
+        OptimizerName::Sgd => 0.1,
+        OptimizerName::Momentum => 0.01,
+        OptimizerName::Adam | OptimizerName::Adamw => 1e-3,
+    }
+}
+
+fn optimizer(name: OptimizerName, params: Vec<neurite_tensor::Tensor>, lr: f32) -> Box<dyn Optimizer> {
+    match name {
+        OptimizerName::Sgd => Box::new(Sgd::new(params, lr)),
+        OptimizerName::Momentum => Box::new(Sgd::new(params, lr).with_momentum(0.9)),
+        OptimizerName::Adam => Box::new(Adam::new(params, lr)),
+        OptimizerName::Adamw => Box::new(AdamW::new(params, lr)),
+    }
+}
+
+fn check_args(args: &TrainArgs) -> CliResult<f32> {
+    if args.epochs == 0 {
+        return Err(CliError::usage("--epochs must be at least 1"));
+    }
+    if args.batch_size == 0 {
+        return Err(CliError::usage("--batch-size must be at least 1"));
+    }
+    if args.threads == Some(0) {
+        return Err(CliError::usage("--threads must be at least 1"));
+    }
+    let lr = args.lr.unwrap_or_else(|| default_lr(args.optimizer));
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(CliError::usage(format!("--lr must be a positive number, got {lr}")));
+    }
+    Ok(lr)
+}
+
+/// Runs `neurite train`.
+pub fn run(args: &TrainArgs) -> CliResult {
+    let lr = check_args(args)?;
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
+    }
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
+    let d = &opened.data;
+    let spec = spec_from_args(&args.model, d.image_shape(), d.num_classes())?;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, spec.name())));
+    fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
+
+    let mut model = spec.build(&mut seeded_rng(args.seed));
+    let mut opt = optimizer(args.optimizer, model.parameters(), lr);
+    let layout = if matches!(spec, ModelSpec::Mlp { .. }) { Layout::Flat } else { Layout::Nchw };
+    let train = DataLoader::new(&d.train, args.batch_size).shuffle(args.seed).layout(layout);
+    let test = DataLoader::new(&d.test, 1000).layout(layout);
+    println!(
+        "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {} epochs, {} threads",
+        spec.name(),
+        model.num_parameters(),
+        args.dataset.display_name(),
+        d.train.len(),
+        d.test.len(),
+        if opened.is_embedded() { ", embedded sample" } else { "" },
+        args.optimizer,
+        args.batch_size,
+        args.epochs,
+        rayon::current_num_threads()
+    );
+
+    let stop = install_ctrl_c();
+    let mut progress = Progress::new(args.epochs, stop);
+    let options = FitOptions { batches_per_epoch: Some(train.num_batches()), ..FitOptions::new(args.epochs) };
+    let result = fit_with(
+        &mut model,
+        opt.as_mut(),
+        |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
+        |_| test.epoch(0).map(|b| b.into_parts()),
+        &options,
+        &mut [&mut progress],
+    );
+    let (report, failure) = match result {
+        Ok(report) => (report, None),
+        Err(e) => {
+            let report = match &e {
+                TrainError::NonFiniteLoss { report, .. } | TrainError::NonFiniteGradient { report, .. } => {
+                    (**report).clone()
+                }
+            };
+            (report, Some(e))
+        }
+    };
+
+    let records = records(&report);
+    print_table(&records);
+    let mut metadata = HashMap::new();
+    metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
+    metadata.insert(DATASET_KEY.to_string(), args.dataset.name().to_string());
+    let weights = out.join("model.safetensors");
+    serialize::save(&model, &weights, &metadata)
+        .map_err(|e| CliError::new(format!("cannot save {}: {e}", weights.display())))?;
+    let settings = json!({
+        "dataset": args.dataset.name(),
+        "embedded_sample": opened.is_embedded(),
+        "model": spec.name(),
+        "architecture": spec.to_metadata(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": format!("{:?}", args.optimizer).to_lowercase(),
+        "lr": lr,
+        "seed": args.seed,
+        "threads": rayon::current_num_threads(),
+        "stopped_early": report.stopped_early,
+    });
+    write_json(&out.join("metrics.json"), &MetricsFile { settings, epochs: records.clone() })?;
+    write_curves(&out.join("curves.svg"), &records).map_err(CliError::new)?;
+    println!("saved {}, metrics.json and curves.svg in {}", weights.display(), out.display());
+    match failure {
+        Some(e) => Err(CliError::new(format!("{e}; saved the last good model"))),
+        None => Ok(()),
+    }
+}
+
+/// Completed epochs as metrics.json records (1-based epoch numbers, fractions for accuracy).
+fn records(report: &FitReport) -> Vec<EpochRecord> {
+    report
+        .epochs
+        .iter()
+        .filter(|e| e.completed)
+        .map(|e: &EpochStats| EpochRecord {
+            epoch: e.epoch + 1,
+            train_loss: e.train_loss as f64,
+            train_accuracy: e.train_accuracy as f64,
+            test_loss: e.test_loss.map_or(f64::NAN, f64::from),
+            test_accuracy: e.test_accuracy.map_or(f64::NAN, f64::from),
+            seconds: e.seconds,
+        })
+        .collect()
+}
+
+fn print_table(records: &[EpochRecord]) {
+    println!("\n{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>8}", "epoch", "train loss", "train acc", "test loss", "test acc", "seconds");
+    for r in records {
+        println!(
+            "{:>5}  {:>10.4}  {:>8.2}%  {:>9.4}  {:>7.2}%  {:>8.2}",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy * 100.0,
+            r.test_loss,
+            r.test_accuracy * 100.0,
+            r.seconds
+        );
+    }
+}
+
+/// Writes JSON through a temporary file and a rename, so no partial file is left behind.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CliResult {
+    let tmp = path.with_extension("json.partial");
+    let text = serde_json::to_string_pretty(value)?;
+    fs::write(&tmp, text + "\n")
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            CliError::new(format!("cannot write {}: {e}", path.display()))
+        })
+}

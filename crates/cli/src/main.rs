@@ -1,0 +1,38 @@
+//! `neurite`: inspect data sets, train, evaluate and predict from the command line.
+//!
+//! Errors are one line on stderr and a non-zero exit code: 2 for usage errors (clap's
+//! convention), 1 for everything else (missing or damaged files, bad weights, bad images).
+
+mod cli;
+mod commands;
+mod data;
+mod error;
+mod metrics_file;
+mod model;
+mod plot;
+mod progress;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(args) => commands::info::run(&args),
+        Command::Show(args) => commands::show::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Predict(args) => commands::predict::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

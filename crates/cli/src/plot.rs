@@ -1,0 +1,50 @@
+//! `curves.svg`: training and test loss and accuracy per epoch, drawn with plotters.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::metrics_file::EpochRecord;
+
+/// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`.
+pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
+    let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
+    let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let (left, right) = root.split_horizontally(480);
+    let n = epochs.len().max(1) as f64;
+    let xs: Vec<f64> = epochs.iter().map(|e| e.epoch as f64).collect();
+    let series = |f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+        xs.iter().zip(epochs).map(|(&x, e)| (x, f(e))).filter(|p| p.1.is_finite()).collect()
+    };
+    let panels: [(&DrawingArea<SVGBackend, _>, &str, [(&str, Vec<(f64, f64)>); 2]); 2] = [
+        (&left, "loss", [("train", series(|e| e.train_loss)), ("test", series(|e| e.test_loss))]),
+        (&right, "accuracy", [("train", series(|e| e.train_accuracy)), ("test", series(|e| e.test_accuracy))]),
+    ];
+    for (area, title, lines) in panels {
+        let (lo, hi) = lines
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let pad = ((hi - lo) * 0.1).max(1e-3);
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{title} per epoch"), ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.5f64..n + 0.5, (lo - pad)..(hi + pad))
+            .map_err(|e| fail(&e))?;
+        chart.configure_mesh().x_desc("epoch").y_desc(title).draw().map_err(|e| fail(&e))?;
+        for ((name, pts), color) in lines.into_iter().zip([BLUE, RED]) {
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(|e| fail(&e))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(|e| fail(&e))?;
+        }
+        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(|e| fail(&e))?;
+    }
+    root.present().map_err(|e| fail(&e))
+}
