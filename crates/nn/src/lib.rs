@@ -7,10 +7,18 @@
 
 pub mod functional;
 pub mod layers;
+pub mod loss;
+pub mod models;
 pub mod module;
 pub mod sequential;
 
 pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};
+pub use functional::Size2;
+pub use layers::conv::{Conv2d, Conv2dConfig};
+pub use layers::flatten::Flatten;
 pub use layers::linear::Linear;
+pub use layers::pool::{AvgPool2d, MaxPool2d};
+pub use loss::{cross_entropy, Reduction};
+pub use models::ModelSpec;
 pub use module::Module;
 pub use sequential::Sequential;

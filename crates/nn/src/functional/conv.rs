@@ -1,0 +1,351 @@
+//! 2-D convolution over NCHW tensors as one fused op: im2col + sgemm forward; sgemm + col2im
+//! for the input gradient, sgemm for the weight gradient and a sum for the bias gradient.
+//!
+//! Work is done one image at a time, so the column matrix (`[C·kh·kw, OH·OW]`) exists for one
+//! image per worker, never for the whole batch. Images run in parallel on rayon's pool. The
+//! weight and bias gradients are reduced over fixed chunks of [`CHUNK`] images, each chunk
+//! summed in image order, then the chunk partials summed in chunk order: the result is
+//! bit-identical whatever the number of threads.
+
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
+use neurite_tensor::gemm::gemm;
+use neurite_tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+
+use super::{worth_parallel, Size2};
+
+/// Images whose weight-gradient contributions are summed together before the fixed-order
+/// reduction across chunks. Independent of the thread count, which keeps results deterministic.
+const CHUNK: usize = 4;
+
+/// The geometry of one convolution: input plane, kernel, stride, padding, dilation, output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl Geom {
+    /// Rows of the column matrix: `C·kh·kw`.
+    fn k(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// Columns of the column matrix: `OH·OW`.
+    fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+}
+
+/// PyTorch's output size `(n + 2p - d(k-1) - 1) / s + 1`, or `None` when the (dilated) kernel
+/// is larger than the padded input.
+pub(crate) fn out_size(n: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    let span = d * (k - 1) + 1;
+    (n + 2 * p).checked_sub(span).map(|r| r / s + 1)
+}
+
+/// The output positions `o` in `0..out` whose input index `o·s + off` lies in `0..n`, as a
+/// half-open range `lo..hi` (empty when none does).
+#[inline]
+fn valid_range(n: usize, out: usize, s: usize, off: isize) -> (usize, usize) {
+    let lo = if off >= 0 { 0 } else { (off.unsigned_abs()).div_ceil(s) };
+    let last = n as isize - 1 - off;
+    let hi = if last < 0 { 0 } else { (last as usize / s + 1).min(out) };
+    (lo.min(hi), hi)
+}
+
+/// Writes the column matrix of one image: `col[(c, ki, kj), (oh, ow)] = x[c, oh·sh + ki·dh - ph,
+/// ow·sw + kj·dw - pw]`, zero where that falls in the padding. Each row is filled from
+/// contiguous runs of the input row (a `memcpy` at stride 1).
+fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
+    let p = g.p();
+    for c in 0..g.c {
+        let plane = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let off_h = (ki * g.dh) as isize - g.ph as isize;
+            let (oh_lo, oh_hi) = valid_range(g.h, g.oh, g.sh, off_h);
+            for kj in 0..g.kw {
+                let off_w = (kj * g.dw) as isize - g.pw as isize;
+                let (ow_lo, ow_hi) = valid_range(g.w, g.ow, g.sw, off_w);
+                let row = ((c * g.kh + ki) * g.kw + kj) * p;
+                let dst = &mut col[row..row + p];
+                dst[..oh_lo * g.ow].fill(0.0);
+                dst[oh_hi * g.ow..].fill(0.0);
+                for oh in oh_lo..oh_hi {
+                    let ih = ((oh * g.sh) as isize + off_h) as usize;
+                    let src = &plane[ih * g.w..(ih + 1) * g.w];
+                    let d = &mut dst[oh * g.ow..(oh + 1) * g.ow];
+                    d[..ow_lo].fill(0.0);
+                    d[ow_hi..].fill(0.0);
+                    if ow_lo < ow_hi {
+                        let iw0 = ((ow_lo * g.sw) as isize + off_w) as usize;
+                        let run = &mut d[ow_lo..ow_hi];
+                        if g.sw == 1 {
+                            run.copy_from_slice(&src[iw0..iw0 + run.len()]);
+                        } else {
+                            for (i, v) in run.iter_mut().enumerate() {
+                                *v = src[iw0 + i * g.sw];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every column-matrix entry back onto the input position it
+/// was read from (`dx` must be zeroed by the caller). Same loop order, so it is as cache-friendly.
+fn col2im(g: &Geom, col: &[f32], dx: &mut [f32]) {
+    let p = g.p();
+    for c in 0..g.c {
+        let plane = &mut dx[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let off_h = (ki * g.dh) as isize - g.ph as isize;
+            let (oh_lo, oh_hi) = valid_range(g.h, g.oh, g.sh, off_h);
+            for kj in 0..g.kw {
+                let off_w = (kj * g.dw) as isize - g.pw as isize;
+                let (ow_lo, ow_hi) = valid_range(g.w, g.ow, g.sw, off_w);
+                if ow_lo >= ow_hi {
+                    continue;
+                }
+                let row = ((c * g.kh + ki) * g.kw + kj) * p;
+                let src = &col[row..row + p];
+                for oh in oh_lo..oh_hi {
+                    let ih = ((oh * g.sh) as isize + off_h) as usize;
+                    let dst = &mut plane[ih * g.w..(ih + 1) * g.w];
+                    let s = &src[oh * g.ow + ow_lo..oh * g.ow + ow_hi];
+                    let iw0 = ((ow_lo * g.sw) as isize + off_w) as usize;
+                    if g.sw == 1 {
+                        for (d, v) in dst[iw0..iw0 + s.len()].iter_mut().zip(s) {
+                            *d += v;
+                        }
+                    } else {
+                        for (i, v) in s.iter().enumerate() {
+                            dst[iw0 + i * g.sw] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A standard-layout (row-major, contiguous) handle to `a`, copying only when needed.
+pub(crate) fn standard(a: TensorData) -> TensorData {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned().into_shared()
+    }
+}
+
+/// 2-D convolution, PyTorch's `F.conv2d` (groups = 1), as one fused op.
+///
+/// `x` is `[N, C, H, W]`, `weight` `[O, C, kh, kw]`, `bias` `[O]`; the result is
+/// `[N, O, OH, OW]` with `OH = (H + 2·pad_h - dil_h·(kh-1) - 1) / stride_h + 1` (likewise for
+/// the width). `stride`, `padding` and `dilation` take one number for both axes or a pair.
+///
+/// ```
+/// use neurite_nn::functional::conv2d;
+/// use neurite_tensor::Tensor;
+/// let x = Tensor::ones(&[1, 1, 4, 4]);
+/// let w = Tensor::ones(&[2, 1, 3, 3]);
+/// let y = conv2d(&x, &w, None, 1, 1, 1); // stride 1, padding 1, dilation 1
+/// assert_eq!(y.shape(), vec![1, 2, 4, 4]);
+/// assert_eq!(y.to_vec()[0], 4.0); // a corner sees 2x2 ones
+/// assert_eq!(y.to_vec()[5], 9.0); // an inner pixel sees all 9
+/// ```
+///
+/// # Panics
+/// When `x` or `weight` is not 4-D, the channel counts differ, the bias is not `[O]`, a stride
+/// or dilation is zero, or the kernel does not fit the padded input (the message names
+/// `conv2d` and the shapes).
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: impl Into<Size2>,
+    padding: impl Into<Size2>,
+    dilation: impl Into<Size2>,
+) -> Tensor {
+    let (Size2(sh, sw), Size2(ph, pw), Size2(dh, dw)) = (stride.into(), padding.into(), dilation.into());
+    let xd = standard(x.data());
+    let wd = standard(weight.data());
+    let (xs, ws) = (xd.shape().to_vec(), wd.shape().to_vec());
+    assert!(
+        xs.len() == 4 && ws.len() == 4 && xs[1] == ws[1],
+        "conv2d: input shape {xs:?} does not fit weight shape {ws:?} (expected input [N, C, H, W] and weight \
+         [O, C, kh, kw])"
+    );
+    assert!(
+        sh > 0 && sw > 0 && dh > 0 && dw > 0,
+        "conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive"
+    );
+    let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+    let (o, kh, kw) = (ws[0], ws[2], ws[3]);
+    assert!(kh > 0 && kw > 0, "conv2d: empty kernel in weight shape {ws:?}");
+    let (oh, ow) = match (out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)) {
+        (Some(oh), Some(ow)) => (oh, ow),
+        _ => panic!(
+            "conv2d: kernel {kh}x{kw} with dilation ({dh}, {dw}) does not fit input shape {xs:?} with padding ({ph}, {pw})"
+        ),
+    };
+    let bd = bias.map(|b| {
+        let b = standard(b.data());
+        assert!(b.shape() == [o], "conv2d: bias shape {:?} does not fit weight shape {ws:?}", b.shape());
+        b
+    });
+    let g = Geom { c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow };
+    let (k, p) = (g.k(), g.p());
+    let w2 = wd.view().into_shape_with_order((o, k)).expect("row-major weight");
+    let x_sl = xd.as_slice().expect("standard layout");
+    let b_sl = bd.as_ref().map(|b| b.as_slice().expect("standard layout"));
+
+    let mut out = vec![0.0f32; n * o * p];
+    let one_image = |col: &mut Vec<f32>, y: &mut [f32], xi: &[f32]| {
+        im2col(&g, xi, col);
+        let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
+        let mut yv = ArrayViewMut2::from_shape((o, p), y).expect("output shape");
+        let beta = match b_sl {
+            Some(b) => {
+                for (row, &bv) in yv.rows_mut().into_iter().zip(b) {
+                    row.into_slice().expect("contiguous row").fill(bv);
+                }
+                1.0
+            }
+            None => 0.0,
+        };
+        gemm(1.0, &w2, &colv, beta, &mut yv);
+    };
+    if n > 1 && worth_parallel(n * o * p * k) {
+        out.par_chunks_mut(o * p)
+            .zip(x_sl.par_chunks(c * h * w))
+            .for_each_init(|| vec![0.0f32; k * p], |col, (y, xi)| one_image(col, y, xi));
+    } else {
+        let mut col = vec![0.0f32; k * p];
+        for (y, xi) in out.chunks_mut(o * p).zip(x_sl.chunks(c * h * w)) {
+            one_image(&mut col, y, xi);
+        }
+    }
+    let out = ArrayD::from_shape_vec(IxDyn(&[n, o, oh, ow]), out).expect("output shape");
+
+    let mut inputs = vec![x, weight];
+    inputs.extend(bias);
+    Tensor::from_op(out, &inputs, move |grad, needs| {
+        let gd = grad.as_standard_layout();
+        let g_sl = gd.as_slice().expect("standard layout");
+        let w2 = wd.view().into_shape_with_order((o, k)).expect("row-major weight");
+        let x_sl = xd.as_slice().expect("standard layout");
+        let gx = needs[0].then(|| input_grad(&g, &w2, g_sl, n, o));
+        let need_b = needs.len() > 2 && needs[2];
+        let (gw, gb) = if needs[1] || need_b {
+            let (gw, gb) = weight_grads(&g, x_sl, g_sl, n, o, needs[1], need_b);
+            (gw.map(|a| a.into_shape_with_order(IxDyn(&[o, c, kh, kw])).expect("weight shape")), gb)
+        } else {
+            (None, None)
+        };
+        let mut grads = vec![gx, gw];
+        if needs.len() > 2 {
+            grads.push(gb.map(|v| ArrayD::from_shape_vec(IxDyn(&[o]), v).expect("bias shape")));
+        }
+        grads
+    })
+}
+
+/// `dX`: per image `dcol = Wᵀ · dY` then [`col2im`]; images in parallel, each independent.
+fn input_grad(g: &Geom, w2: &ArrayView2<'_, f32>, gy: &[f32], n: usize, o: usize) -> ArrayD<f32> {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c * g.h * g.w;
+    let mut dx = vec![0.0f32; n * img];
+    let one_image = |dcol: &mut Vec<f32>, dxi: &mut [f32], gyi: &[f32]| {
+        let gyv = ArrayView2::from_shape((o, p), gyi).expect("grad shape");
+        let mut dcolv = ArrayViewMut2::from_shape((k, p), &mut dcol[..]).expect("col shape");
+        gemm(1.0, &w2.t(), &gyv, 0.0, &mut dcolv);
+        col2im(g, dcol, dxi);
+    };
+    if n > 1 && worth_parallel(n * o * p * k) {
+        dx.par_chunks_mut(img)
+            .zip(gy.par_chunks(o * p))
+            .for_each_init(|| vec![0.0f32; k * p], |dcol, (dxi, gyi)| one_image(dcol, dxi, gyi));
+    } else {
+        let mut dcol = vec![0.0f32; k * p];
+        for (dxi, gyi) in dx.chunks_mut(img).zip(gy.chunks(o * p)) {
+            one_image(&mut dcol, dxi, gyi);
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&[n, g.c, g.h, g.w]), dx).expect("input shape")
+}
+
+/// `dW = Σₙ dYₙ · colₙᵀ` and `db = Σₙ Σₚ dYₙ`, summed per fixed chunk of images in image order,
+/// then over chunks in chunk order (deterministic for any thread count).
+fn weight_grads(
+    g: &Geom,
+    x: &[f32],
+    gy: &[f32],
+    n: usize,
+    o: usize,
+    need_w: bool,
+    need_b: bool,
+) -> (Option<ArrayD<f32>>, Option<Vec<f32>>) {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c * g.h * g.w;
+    let chunk = |ci: usize| -> (Option<Array2<f32>>, Vec<f32>) {
+        let mut dw = need_w.then(|| Array2::<f32>::zeros((o, k)));
+        let mut db = vec![0.0f32; if need_b { o } else { 0 }];
+        let mut col = if need_w { vec![0.0f32; k * p] } else { Vec::new() };
+        for i in ci * CHUNK..((ci + 1) * CHUNK).min(n) {
+            let gyi = &gy[i * o * p..(i + 1) * o * p];
+            if let Some(dw) = dw.as_mut() {
+                im2col(g, &x[i * img..(i + 1) * img], &mut col);
+                let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
+                let gyv = ArrayView2::from_shape((o, p), gyi).expect("grad shape");
+                gemm(1.0, &gyv, &colv.t(), 1.0, &mut dw.view_mut());
+            }
+            for (b, row) in db.iter_mut().zip(gyi.chunks(p)) {
+                *b += row.iter().sum::<f32>();
+            }
+        }
+        (dw, db)
+    };
+    let chunks = n.div_ceil(CHUNK);
+    let partials: Vec<(Option<Array2<f32>>, Vec<f32>)> = if chunks > 1 && worth_parallel(n * o * p * k) {
+        (0..chunks).into_par_iter().map(chunk).collect()
+    } else {
+        (0..chunks).map(chunk).collect()
+    };
+    let mut dw: Option<Array2<f32>> = None;
+    let mut db: Option<Vec<f32>> = None;
+    for (pw, pb) in partials {
+        if let Some(pw) = pw {
+            match dw.as_mut() {
+                Some(acc) => *acc += &pw,
+                None => dw = Some(pw),
+            }
+        }
+        if need_b {
+            match db.as_mut() {
+                Some(acc) => acc.iter_mut().zip(&pb).for_each(|(a, b)| *a += b),
+                None => db = Some(pb),
+            }
+        }
+    }
+    if need_w && dw.is_none() {
+        dw = Some(Array2::zeros((o, k)));
+    }
+    if need_b && db.is_none() {
+        db = Some(vec![0.0; o]);
+    }
+    (dw.map(Array2::into_dyn), db)
+}

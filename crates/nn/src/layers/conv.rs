@@ -1,0 +1,182 @@
+//! [`Conv2d`]: PyTorch's 2-D convolution layer over NCHW tensors.
+
+use neurite_tensor::{Tensor, TensorRng};
+
+use crate::functional::{conv2d, Size2};
+use crate::module::Module;
+
+/// Settings of a [`Conv2d`] layer beyond its channel counts and kernel size, with PyTorch's
+/// defaults: stride 1, padding 0, dilation 1, with bias.
+///
+/// ```
+/// use neurite_nn::layers::conv::Conv2dConfig;
+/// let cfg = Conv2dConfig::default().stride(2).padding(1);
+/// assert_eq!((cfg.stride, cfg.padding), ((2, 2).into(), (1, 1).into()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dConfig {
+    /// Step between windows `(h, w)`.
+    pub stride: Size2,
+    /// Zero padding added on both sides `(h, w)`.
+    pub padding: Size2,
+    /// Spacing between kernel taps `(h, w)`.
+    pub dilation: Size2,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+}
+
+impl Default for Conv2dConfig {
+    fn default() -> Self {
+        Conv2dConfig { stride: Size2(1, 1), padding: Size2(0, 0), dilation: Size2(1, 1), bias: true }
+    }
+}
+
+impl Conv2dConfig {
+    /// Sets the stride.
+    pub fn stride(mut self, s: impl Into<Size2>) -> Self {
+        self.stride = s.into();
+        self
+    }
+    /// Sets the padding.
+    pub fn padding(mut self, p: impl Into<Size2>) -> Self {
+        self.padding = p.into();
+        self
+    }
+    /// Sets the dilation.
+    pub fn dilation(mut self, d: impl Into<Size2>) -> Self {
+        self.dilation = d.into();
+        self
+    }
+    /// Sets whether the layer has a bias.
+    pub fn bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+}
+
+/// A 2-D convolution with PyTorch semantics (`torch.nn.Conv2d`, groups = 1): input
+/// `[N, C_in, H, W]`, weight `[C_out, C_in, kh, kw]`, bias `[C_out]`, output
+/// `[N, C_out, OH, OW]`. Weight and bias are initialised from U(-1/√fan_in, 1/√fan_in) with
+/// `fan_in = C_in·kh·kw` (PyTorch's `kaiming_uniform_(a=√5)`), weight drawn first. The forward
+/// is [`conv2d`], one fused im2col + sgemm op.
+///
+/// ```
+/// use neurite_nn::layers::conv::{Conv2d, Conv2dConfig};
+/// use neurite_nn::Module;
+/// use neurite_tensor::{seeded_rng, Tensor};
+/// let mut rng = seeded_rng(0);
+/// // nn.Conv2d(3, 8, kernel_size=3, padding=1)
+/// let mut conv = Conv2d::with_config(3, 8, 3, Conv2dConfig::default().padding(1), &mut rng);
+/// let y = conv.forward(&Tensor::ones(&[2, 3, 32, 32]));
+/// assert_eq!(y.shape(), vec![2, 8, 32, 32]);
+/// let names: Vec<String> = conv.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["weight", "bias"]);
+/// ```
+pub struct Conv2d {
+    /// `[out_channels, in_channels, kh, kw]`.
+    pub weight: Tensor,
+    /// `[out_channels]`, if the layer has a bias.
+    pub bias: Option<Tensor>,
+    /// Stride `(h, w)`.
+    pub stride: Size2,
+    /// Zero padding `(h, w)`.
+    pub padding: Size2,
+    /// Dilation `(h, w)`.
+    pub dilation: Size2,
+}
+
+impl Conv2d {
+    /// `nn.Conv2d(in_channels, out_channels, kernel_size)`: stride 1, no padding, with bias.
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: impl Into<Size2>, rng: &mut TensorRng) -> Conv2d {
+        Conv2d::with_config(in_channels, out_channels, kernel_size, Conv2dConfig::default(), rng)
+    }
+
+    /// A layer with the given stride, padding, dilation and bias setting.
+    pub fn with_config(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: impl Into<Size2>,
+        config: Conv2dConfig,
+        rng: &mut TensorRng,
+    ) -> Conv2d {
+        let Size2(kh, kw) = kernel_size.into();
+        let fan_in = (in_channels * kh * kw).max(1);
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let weight = Tensor::uniform(&[out_channels, in_channels, kh, kw], -bound, bound, rng).requires_grad_();
+        let bias = config.bias.then(|| Tensor::uniform(&[out_channels], -bound, bound, rng).requires_grad_());
+        Conv2d { weight, bias, stride: config.stride, padding: config.padding, dilation: config.dilation }
+    }
+
+    /// A layer from existing values (weight `[O, C, kh, kw]`, bias `[O]`).
+    ///
+    /// # Panics
+    /// When the weight is not 4-D or the bias is not `[O]`.
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>, config: Conv2dConfig) -> Conv2d {
+        let ws = weight.shape();
+        assert!(ws.len() == 4, "Conv2d::from_tensors: weight shape {ws:?} is not [O, C, kh, kw]");
+        if let Some(b) = &bias {
+            assert!(
+                b.shape() == [ws[0]],
+                "Conv2d::from_tensors: bias shape {:?} does not fit weight shape {ws:?}",
+                b.shape()
+            );
+        }
+        Conv2d {
+            weight: weight.detach().requires_grad_(),
+            bias: bias.map(|b| b.detach().requires_grad_()),
+            stride: config.stride,
+            padding: config.padding,
+            dilation: config.dilation,
+        }
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.weight.dim(1)
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.weight.dim(0)
+    }
+
+    /// Kernel size `(kh, kw)`.
+    pub fn kernel_size(&self) -> Size2 {
+        Size2(self.weight.dim(2), self.weight.dim(3))
+    }
+}
+
+impl Module for Conv2d {
+    fn forward(&mut self, input: &Tensor) -> Tensor {
+        conv2d(input, &self.weight, self.bias.as_ref(), self.stride, self.padding, self.dilation)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), b.clone()));
+        }
+        out
+    }
+
+    fn describe(&self) -> String {
+        let Size2(kh, kw) = self.kernel_size();
+        let mut s = format!(
+            "Conv2d({}, {}, kernel_size=({kh}, {kw}), stride=({}, {})",
+            self.in_channels(),
+            self.out_channels(),
+            self.stride.0,
+            self.stride.1
+        );
+        if self.padding != Size2(0, 0) {
+            s += &format!(", padding=({}, {})", self.padding.0, self.padding.1);
+        }
+        if self.dilation != Size2(1, 1) {
+            s += &format!(", dilation=({}, {})", self.dilation.0, self.dilation.1);
+        }
+        if self.bias.is_none() {
+            s += ", bias=False";
+        }
+        s + ")"
+    }
+}

@@ -1,0 +1,235 @@
+//! Layer tests against outside truth: naive reference loops, central finite differences, and
+//! bit-identical results with 1 and 2 threads.
+
+use neurite_nn::functional::{avg_pool2d, batch_norm, conv2d, max_pool2d};
+use neurite_nn::loss::{binary_cross_entropy_with_logits_with, cross_entropy_with, mse_loss_with, Reduction};
+use neurite_tensor::{seeded_rng, Tensor};
+
+/// Compares autograd with central differences for `f` at `inputs` (all trainable), through
+/// `loss = sum(f(inputs) * r)` with a fixed random `r`. Computed in f64 where it matters.
+fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
+    let leaves: Vec<Tensor> = inputs.iter().map(|t| t.requires_grad_()).collect();
+    let out = f(&leaves);
+    let r = Tensor::uniform(&out.shape(), -1.0, 1.0, &mut seeded_rng(99));
+    (&out * &r).sum().backward();
+    let rv = r.to_vec();
+    let eps = 1e-2f32;
+    for (li, leaf) in leaves.iter().enumerate() {
+        let analytic = leaf.grad().unwrap_or_else(|| panic!("{name}: input {li} got no gradient")).to_vec();
+        let base = leaf.to_vec();
+        for i in 0..base.len() {
+            let eval = |delta: f32| -> f64 {
+                let mut v = base.clone();
+                v[i] += delta;
+                let mut xs: Vec<Tensor> = leaves.iter().map(|t| t.detach()).collect();
+                xs[li] = Tensor::from_vec(v, &leaf.shape()).unwrap();
+                f(&xs).to_vec().iter().zip(&rv).map(|(&a, &b)| a as f64 * b as f64).sum()
+            };
+            let numeric = ((eval(eps) - eval(-eps)) / (2.0 * eps as f64)) as f32;
+            let a = analytic[i];
+            let tol = 2e-2 * (1.0 + numeric.abs().max(a.abs()));
+            assert!(
+                (a - numeric).abs() <= tol,
+                "{name}: input {li} element {i}: autograd {a} vs finite difference {numeric}"
+            );
+        }
+    }
+}
+
+fn rand(shape: &[usize], seed: u64) -> Tensor {
+    Tensor::uniform(shape, -1.0, 1.0, &mut seeded_rng(seed))
+}
+
+/// Values whose pairwise gaps are at least 0.05 (so max-pool's argmax is stable under ±eps).
+fn distinct(shape: &[usize], seed: u64) -> Tensor {
+    use rand::seq::SliceRandom;
+    let n: usize = shape.iter().product();
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+    v.shuffle(&mut seeded_rng(seed));
+    Tensor::from_vec(v, shape).unwrap()
+}
+
+/// The textbook convolution loop.
+#[allow(clippy::too_many_arguments)]
+fn naive_conv(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    s: (usize, usize),
+    p: (usize, usize),
+    d: (usize, usize),
+) -> Vec<f32> {
+    let (xs, ws) = (x.shape(), w.shape());
+    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let (o, kh, kw) = (ws[0], ws[2], ws[3]);
+    let oh = (h + 2 * p.0 - d.0 * (kh - 1) - 1) / s.0 + 1;
+    let ow = (wd + 2 * p.1 - d.1 * (kw - 1) - 1) / s.1 + 1;
+    let (xv, wv) = (x.to_vec(), w.to_vec());
+    let bv = b.map(|b| b.to_vec());
+    let mut out = vec![0.0f32; n * o * oh * ow];
+    for ni in 0..n {
+        for oc in 0..o {
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let mut acc = bv.as_ref().map_or(0.0, |b| b[oc]) as f64;
+                    for ci in 0..c {
+                        for ki in 0..kh {
+                            for kj in 0..kw {
+                                let ih = (y * s.0 + ki * d.0) as isize - p.0 as isize;
+                                let iw = (xx * s.1 + kj * d.1) as isize - p.1 as isize;
+                                if ih < 0 || iw < 0 || ih >= h as isize || iw >= wd as isize {
+                                    continue;
+                                }
+                                let xi = ((ni * c + ci) * h + ih as usize) * wd + iw as usize;
+                                let wi = ((oc * c + ci) * kh + ki) * kw + kj;
+                                acc += xv[xi] as f64 * wv[wi] as f64;
+                            }
+                        }
+                    }
+                    out[((ni * o + oc) * oh + y) * ow + xx] = acc as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{name}: length");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{name}: element {i}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn conv2d_forward_matches_naive_loops() {
+    let cases = [
+        ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1)),
+        ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1)),
+        ((2, 3, 7, 6), (4, 3, 3, 2), (2, 2), (1, 0), (1, 1)),
+        ((1, 2, 9, 8), (3, 2, 3, 3), (1, 2), (2, 1), (2, 2)),
+        ((3, 1, 5, 5), (2, 1, 1, 1), (2, 1), (0, 0), (1, 1)),
+        ((2, 2, 4, 4), (2, 2, 5, 5), (3, 3), (2, 2), (1, 1)),
+    ];
+    for (i, (xs, ws, s, p, d)) in cases.into_iter().enumerate() {
+        let x = rand(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
+        let w = rand(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
+        let b = rand(&[ws.0], 30 + i as u64);
+        let got = conv2d(&x, &w, Some(&b), s, p, d);
+        assert_close(&format!("conv case {i}"), &got.to_vec(), &naive_conv(&x, &w, Some(&b), s, p, d), 1e-5);
+        let got = conv2d(&x, &w, None, s, p, d);
+        assert_close(&format!("conv case {i} no bias"), &got.to_vec(), &naive_conv(&x, &w, None, s, p, d), 1e-5);
+    }
+}
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    let cases = [((1, 1), (0, 0), (1, 1)), ((2, 2), (1, 1), (1, 1)), ((1, 2), (1, 0), (2, 1))];
+    for (s, p, d) in cases {
+        let name = format!("conv2d stride {s:?} padding {p:?} dilation {d:?}");
+        check(&name, &[rand(&[2, 2, 6, 5], 1), rand(&[3, 2, 3, 2], 2), rand(&[3], 3)], |t| {
+            conv2d(&t[0], &t[1], Some(&t[2]), s, p, d)
+        });
+    }
+    // A batch larger than one weight-gradient chunk, without bias.
+    check("conv2d batch 9", &[rand(&[9, 1, 4, 4], 4), rand(&[2, 1, 2, 2], 5)], |t| conv2d(&t[0], &t[1], None, 1, 0, 1));
+}
+
+#[test]
+fn conv2d_is_bitwise_deterministic_across_thread_counts() {
+    // Big enough to take the parallel paths (per image, per chunk and inside the sgemm).
+    let x = rand(&[16, 8, 20, 20], 7);
+    let w = rand(&[32, 8, 3, 3], 8);
+    let b = rand(&[32], 9);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (x, w, b) = (x.requires_grad_(), w.requires_grad_(), b.requires_grad_());
+            let y = conv2d(&x, &w, Some(&b), 1, 1, 1);
+            let r = Tensor::uniform(&y.shape(), -1.0, 1.0, &mut seeded_rng(1));
+            (&y * &r).sum().backward();
+            (y.to_vec(), x.grad().unwrap().to_vec(), w.grad().unwrap().to_vec(), b.grad().unwrap().to_vec())
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&one.0), bits(&two.0), "output");
+    assert_eq!(bits(&one.1), bits(&two.1), "input grad");
+    assert_eq!(bits(&one.2), bits(&two.2), "weight grad");
+    assert_eq!(bits(&one.3), bits(&two.3), "bias grad");
+}
+
+#[test]
+#[should_panic(expected = "conv2d: input shape [2, 3, 8, 8] does not fit weight shape [4, 2, 3, 3]")]
+fn conv2d_channel_mismatch_names_shapes() {
+    conv2d(&Tensor::zeros(&[2, 3, 8, 8]), &Tensor::zeros(&[4, 2, 3, 3]), None, 1, 0, 1);
+}
+
+#[test]
+fn pooling_forward_and_gradients() {
+    let x = distinct(&[2, 2, 5, 6], 3);
+    let y = max_pool2d(&x, 2, 2, 0);
+    assert_eq!(y.shape(), vec![2, 2, 2, 3]);
+    let xv = x.to_vec();
+    let want: Vec<f32> = (0..4)
+        .flat_map(|pl| (0..2).flat_map(move |i| (0..3).map(move |j| (pl, i, j))))
+        .map(|(pl, i, j)| {
+            let at = |a: usize, b: usize| xv[pl * 30 + (2 * i + a) * 6 + 2 * j + b];
+            at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1))
+        })
+        .collect();
+    assert_eq!(y.to_vec(), want);
+    check("max_pool2d 2x2", std::slice::from_ref(&x), |t| max_pool2d(&t[0], 2, 2, 0));
+    check("max_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| max_pool2d(&t[0], 3, 2, 1));
+    check("max_pool2d (2,3) s1", std::slice::from_ref(&x), |t| max_pool2d(&t[0], (2, 3), 1, 0));
+    check("avg_pool2d 2x2", std::slice::from_ref(&x), |t| avg_pool2d(&t[0], 2, 2, 0));
+    check("avg_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| avg_pool2d(&t[0], 3, 2, 1));
+    // Padding counts as zero in the average (count_include_pad=True).
+    let y = avg_pool2d(&Tensor::ones(&[1, 1, 2, 2]), 2, 1, 1);
+    assert_eq!(y.to_vec(), vec![0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]);
+}
+
+#[test]
+fn batch_norm_gradients_train_and_eval() {
+    for shape in [vec![6, 3], vec![4, 3, 5], vec![3, 2, 3, 3]] {
+        let c = shape[1];
+        let x = rand(&shape, 40);
+        let (w, b) = (rand(&[c], 41).add_scalar(1.5), rand(&[c], 42));
+        check(&format!("batch_norm train {shape:?}"), &[x.clone(), w.clone(), b.clone()], |t| {
+            batch_norm(&t[0], None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5)
+        });
+        let (rm, rv) = (rand(&[c], 43), rand(&[c], 44).abs().add_scalar(0.5));
+        check(&format!("batch_norm eval {shape:?}"), &[x, w, b], |t| {
+            batch_norm(&t[0], Some(&rm), Some(&rv), Some(&t[1]), Some(&t[2]), false, 0.1, 1e-5)
+        });
+    }
+}
+
+#[test]
+fn losses_gradients_match_finite_differences() {
+    let targets = [2usize, 0, 4];
+    for (red, ls) in [(Reduction::Mean, 0.0), (Reduction::Sum, 0.0), (Reduction::Mean, 0.2), (Reduction::None, 0.1)] {
+        check(&format!("cross_entropy {red:?} smoothing {ls}"), &[rand(&[3, 5], 50).mul_scalar(3.0)], |t| {
+            cross_entropy_with(&t[0], &targets, red, ls)
+        });
+    }
+    let target = rand(&[4, 3], 52).abs();
+    for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        check(&format!("mse {red:?}"), &[rand(&[4, 3], 51)], |t| mse_loss_with(&t[0], &target, red));
+        check(&format!("bce_with_logits {red:?}"), &[rand(&[4, 3], 53).mul_scalar(4.0), target.clone()], |t| {
+            binary_cross_entropy_with_logits_with(&t[0], &t[1], red)
+        });
+    }
+}
+
+#[test]
+fn cross_entropy_is_stable_and_checks_targets() {
+    let logits = Tensor::from_vec(vec![1000.0, -1000.0, 0.0, 0.0], &[2, 2]).unwrap();
+    let l = cross_entropy_with(&logits, &[0, 1], Reduction::None, 0.0).to_vec();
+    assert_eq!(l[0], 0.0);
+    assert!((l[1] - 2f32.ln()).abs() < 1e-6);
+    let err = std::panic::catch_unwind(|| cross_entropy_with(&Tensor::zeros(&[2, 3]), &[0, 3], Reduction::Mean, 0.0))
+        .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("cross_entropy: target 3 at position 1 is out of range for 3 classes"), "{msg}");
+}

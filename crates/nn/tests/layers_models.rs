@@ -1,0 +1,116 @@
+//! The benchmark architectures: PyTorch state_dict names and shapes, forward shapes, metadata
+//! round trips and CLI name parsing.
+
+use neurite_nn::models::{ModelSpec, ModelSpecError};
+use neurite_nn::{cross_entropy, Module};
+use neurite_tensor::{seeded_rng, Tensor};
+
+fn names_and_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
+    spec.build(&mut seeded_rng(0)).named_parameters().into_iter().map(|(n, t)| (n, t.shape())).collect()
+}
+
+fn owned(v: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
+    v.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect()
+}
+
+#[test]
+fn state_dict_names_match_pytorch() {
+    let w1 = owned(&[("0.weight", &[128, 784]), ("0.bias", &[128]), ("2.weight", &[10, 128]), ("2.bias", &[10])]);
+    let w2 = owned(&[
+        ("0.weight", &[512, 784]),
+        ("0.bias", &[512]),
+        ("2.weight", &[512, 512]),
+        ("2.bias", &[512]),
+        ("4.weight", &[10, 512]),
+        ("4.bias", &[10]),
+    ]);
+    let w3 = owned(&[
+        ("0.weight", &[32, 1, 3, 3]),
+        ("0.bias", &[32]),
+        ("2.weight", &[64, 32, 3, 3]),
+        ("2.bias", &[64]),
+        ("6.weight", &[128, 9216]),
+        ("6.bias", &[128]),
+        ("8.weight", &[10, 128]),
+        ("8.bias", &[10]),
+    ]);
+    let w4 = owned(&[
+        ("0.weight", &[32, 3, 3, 3]),
+        ("0.bias", &[32]),
+        ("3.weight", &[64, 32, 3, 3]),
+        ("3.bias", &[64]),
+        ("7.weight", &[128, 4096]),
+        ("7.bias", &[128]),
+        ("9.weight", &[10, 128]),
+        ("9.bias", &[10]),
+    ]);
+    for (spec, want) in [(ModelSpec::w1(), w1), (ModelSpec::w2(), w2), (ModelSpec::w3(), w3), (ModelSpec::w4(), w4)] {
+        assert_eq!(names_and_shapes(&spec), want, "{spec}");
+        assert_eq!(spec.parameter_shapes(), want, "{spec} parameter_shapes");
+    }
+}
+
+#[test]
+fn models_run_forward_and_backward() {
+    for spec in [ModelSpec::w1(), ModelSpec::w3(), ModelSpec::w4()] {
+        let mut model = spec.build(&mut seeded_rng(1));
+        let mut shape = vec![3];
+        shape.extend(spec.input_shape());
+        let x = Tensor::uniform(&shape, 0.0, 1.0, &mut seeded_rng(2));
+        let logits = model.forward(&x);
+        assert_eq!(logits.shape(), vec![3, spec.classes()], "{spec}");
+        cross_entropy(&logits, &[1, 2, 3]).backward();
+        for (name, p) in model.named_parameters() {
+            let g = p.grad().unwrap_or_else(|| panic!("{spec}: {name} has no gradient"));
+            assert_eq!(g.shape(), p.shape());
+        }
+    }
+}
+
+#[test]
+fn names_inputs_and_metadata() {
+    let cases = [
+        (ModelSpec::w1(), "mlp", vec![784]),
+        (ModelSpec::w2(), "mlp-wide", vec![784]),
+        (ModelSpec::w3(), "cnn", vec![1, 28, 28]),
+        (ModelSpec::w4(), "cifar-cnn", vec![3, 32, 32]),
+    ];
+    for (spec, name, input) in cases {
+        assert_eq!(spec.name(), name);
+        assert_eq!(spec.input_shape(), input);
+        assert_eq!(ModelSpec::from_name(name, None, &input, 10).unwrap(), spec);
+        assert_eq!(ModelSpec::from_metadata(&spec.to_metadata()).unwrap(), spec);
+    }
+    assert_eq!(ModelSpec::w1().to_metadata(), r#"{"model":"mlp","input":[784],"hidden":[128],"classes":10}"#);
+    assert_eq!(ModelSpec::w3().to_metadata(), r#"{"model":"cnn","input":[1,28,28],"classes":10}"#);
+    // Other data sets: CIFAR-100 with the CIFAR network, Fashion-MNIST with a custom MLP.
+    let c100 = ModelSpec::from_name("cifar-cnn", None, &[3, 32, 32], 100).unwrap();
+    assert_eq!(c100.parameter_shapes().last().unwrap().1, vec![100]);
+    let mlp = ModelSpec::from_name("mlp", Some(&[256, 128]), &[1, 28, 28], 10).unwrap();
+    assert_eq!(mlp, ModelSpec::Mlp { input: 784, hidden: vec![256, 128], classes: 10 });
+    assert_eq!(ModelSpec::from_metadata(&mlp.to_metadata()).unwrap(), mlp);
+}
+
+#[test]
+fn bad_names_inputs_and_metadata_are_errors() {
+    assert!(matches!(ModelSpec::from_name("resnet", None, &[784], 10), Err(ModelSpecError::UnknownModel(_))));
+    assert!(matches!(ModelSpec::from_name("cnn", None, &[784], 10), Err(ModelSpecError::BadInput { .. })));
+    assert!(matches!(ModelSpec::from_name("cnn", None, &[1, 4, 4], 10), Err(ModelSpecError::BadInput { .. })));
+    assert!(matches!(
+        ModelSpec::from_name("cnn", Some(&[64]), &[1, 28, 28], 10),
+        Err(ModelSpecError::BadHidden { .. })
+    ));
+    assert!(matches!(ModelSpec::from_name("mlp", Some(&[]), &[784], 10), Err(ModelSpecError::BadHidden { .. })));
+    assert!(matches!(ModelSpec::from_name("mlp", None, &[784], 0), Err(ModelSpecError::NoClasses)));
+    for bad in [
+        "",
+        "{",
+        r#"{"model":"mlp"}"#,
+        r#"{"model":"cnn","input":[1,28,28]}"#,
+        r#"{"model":"cnn","input":[1,28,28],"classes":10} x"#,
+    ] {
+        assert!(ModelSpec::from_metadata(bad).is_err(), "{bad}");
+    }
+    let msg = ModelSpec::from_name("resnet", None, &[784], 10).unwrap_err().to_string();
+    assert!(msg.contains("unknown model `resnet`"), "{msg}");
+}
