@@ -1,0 +1,228 @@
+//! [`Adam`]: adaptive moment estimation with L2 weight decay, following `torch.optim.Adam`;
+//! also the shared update that [`super::AdamW`] runs with decoupled weight decay.
+
+use ndarray::{ArrayD, Zip};
+use neurite_tensor::Tensor;
+
+use super::{check_lr, check_params, with_param_and_grad, zip_update, Optimizer};
+
+/// Adam, `torch.optim.Adam` (without `amsgrad`).
+///
+/// For each parameter `p` with gradient `g`, at step `t` (from 1), PyTorch's rules:
+///
+/// ```text
+/// g = g + weight_decay * p                       (L2 penalty, when weight_decay != 0)
+/// m = m + (1 - beta1) * (g - m)                  (lerp towards g)
+/// v = beta2 * v + (1 - beta2) * g * g
+/// denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+/// p = p - lr / (1 - beta1^t) * m / denom
+/// ```
+///
+/// The bias corrections are computed in f64, as PyTorch computes them in Python floats.
+///
+/// ```
+/// use neurite_nn::optim::{Adam, Optimizer};
+/// use neurite_tensor::Tensor;
+/// let w = Tensor::from_vec(vec![1.0, -1.0], &[2]).unwrap().requires_grad_();
+/// let mut opt = Adam::new(vec![w.clone()], 0.1);
+/// (&w * &w).sum().backward();
+/// opt.step();
+/// // The first Adam step moves every coordinate by about lr, against the gradient's sign.
+/// let w = w.to_vec();
+/// assert!((w[0] - 0.9).abs() < 1e-5 && (w[1] + 0.9).abs() < 1e-5);
+/// ```
+pub struct Adam {
+    core: AdamCore,
+}
+
+/// State and hyper-parameters shared by [`Adam`] and [`super::AdamW`].
+pub(super) struct AdamCore {
+    pub(super) name: &'static str,
+    pub(super) params: Vec<Tensor>,
+    pub(super) lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    /// `true`: AdamW's decoupled decay `p *= 1 - lr * wd`; `false`: Adam's L2 term.
+    decoupled: bool,
+    /// First and second moment buffers per parameter, allocated on its first update.
+    moments: Vec<Option<(ArrayD<f32>, ArrayD<f32>)>>,
+    /// Per-parameter step counts (PyTorch keeps one per parameter: a parameter without a
+    /// gradient at some step does not advance its bias correction).
+    param_steps: Vec<u64>,
+    pub(super) steps: u64,
+}
+
+impl AdamCore {
+    pub(super) fn new(
+        name: &'static str,
+        params: Vec<Tensor>,
+        lr: f32,
+        weight_decay: f32,
+        decoupled: bool,
+    ) -> AdamCore {
+        check_lr(name, lr);
+        check_params(name, &params);
+        let n = params.len();
+        AdamCore {
+            name,
+            params,
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            decoupled,
+            moments: vec![None; n],
+            param_steps: vec![0; n],
+            steps: 0,
+        }
+    }
+
+    pub(super) fn set_betas(&mut self, beta1: f32, beta2: f32) {
+        let name = self.name;
+        assert!(
+            (0.0..1.0).contains(&beta1),
+            "{name}: invalid beta1 {beta1}, must be in [0, 1)"
+        );
+        assert!(
+            (0.0..1.0).contains(&beta2),
+            "{name}: invalid beta2 {beta2}, must be in [0, 1)"
+        );
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+    }
+
+    pub(super) fn set_eps(&mut self, eps: f32) {
+        assert!(
+            eps.is_finite() && eps >= 0.0,
+            "{}: invalid eps {eps}",
+            self.name
+        );
+        self.eps = eps;
+    }
+
+    pub(super) fn set_weight_decay(&mut self, weight_decay: f32) {
+        assert!(
+            weight_decay.is_finite() && weight_decay >= 0.0,
+            "{}: invalid weight_decay {weight_decay}",
+            self.name
+        );
+        self.weight_decay = weight_decay;
+    }
+
+    pub(super) fn step(&mut self) {
+        let (lr, b1, b2, eps, wd, decoupled) = (
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            self.weight_decay,
+            self.decoupled,
+        );
+        let name = self.name;
+        // The lerp weight and PyTorch's lerp formula, chosen by the weight as ATen does.
+        let w1 = 1.0 - b1;
+        let one_minus_b2 = 1.0 - b2;
+        let decay = (1.0 - f64::from(lr) * f64::from(wd)) as f32;
+        for ((param, slot), t) in self
+            .params
+            .iter()
+            .zip(self.moments.iter_mut())
+            .zip(self.param_steps.iter_mut())
+        {
+            with_param_and_grad(name, param, |mut p, g| {
+                *t += 1;
+                let bias1 = 1.0 - f64::from(b1).powf(*t as f64);
+                let bias2 = 1.0 - f64::from(b2).powf(*t as f64);
+                let step_size = (f64::from(lr) / bias1) as f32;
+                let bias2_sqrt = bias2.sqrt() as f32;
+                let (m, v) = slot
+                    .get_or_insert_with(|| (ArrayD::zeros(p.shape()), ArrayD::zeros(p.shape())));
+                let len = p.len();
+                zip_update!(
+                    len,
+                    Zip::from(&mut p).and(&g).and(m).and(v),
+                    |p, &g, m, v| {
+                        let mut g = g;
+                        if wd != 0.0 {
+                            if decoupled {
+                                *p *= decay;
+                            } else {
+                                g += wd * *p;
+                            }
+                        }
+                        *m = if w1 < 0.5 {
+                            *m + w1 * (g - *m)
+                        } else {
+                            g - (g - *m) * (1.0 - w1)
+                        };
+                        *v = *v * b2 + one_minus_b2 * g * g;
+                        let denom = v.sqrt() / bias2_sqrt + eps;
+                        *p += -step_size * *m / denom;
+                    }
+                );
+            });
+        }
+        self.steps += 1;
+    }
+}
+
+impl Adam {
+    /// Adam over `params` with learning rate `lr` and PyTorch's defaults: betas (0.9, 0.999),
+    /// eps 1e-8, no weight decay.
+    ///
+    /// # Panics
+    /// When `lr` is negative or not finite, or a parameter is not a leaf or appears twice.
+    pub fn new(params: Vec<Tensor>, lr: f32) -> Adam {
+        Adam {
+            core: AdamCore::new("Adam", params, lr, 0.0, false),
+        }
+    }
+
+    /// Sets the moment decay rates (default 0.9 and 0.999).
+    ///
+    /// # Panics
+    /// When a beta is outside `[0, 1)`.
+    pub fn with_betas(mut self, beta1: f32, beta2: f32) -> Adam {
+        self.core.set_betas(beta1, beta2);
+        self
+    }
+
+    /// Sets the term added to the denominator (default 1e-8).
+    pub fn with_eps(mut self, eps: f32) -> Adam {
+        self.core.set_eps(eps);
+        self
+    }
+
+    /// Sets the L2 penalty added to the gradient (default 0); see [`super::AdamW`] for the
+    /// decoupled form.
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Adam {
+        self.core.set_weight_decay(weight_decay);
+        self
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) {
+        self.core.step();
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.core.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        check_lr(self.core.name, lr);
+        self.core.lr = lr;
+    }
+
+    fn parameters(&self) -> &[Tensor] {
+        &self.core.params
+    }
+
+    fn steps(&self) -> u64 {
+        self.core.steps
+    }
+}
