@@ -10,7 +10,9 @@ pub mod layers;
 pub mod loss;
 pub mod models;
 pub mod module;
+pub mod optim;
 pub mod sequential;
+pub mod train;
 
 pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};
 pub use functional::Size2;
