@@ -84,10 +84,12 @@ impl Http {
 
     /// One request: resumes from the length of `part`.
     fn attempt(&self, url: &str, part: &Path, label: &str) -> Result<u64, Attempt> {
-        let local = |source| Attempt::Fail(DownloadError::Local {
-            path: part.to_path_buf(),
-            source,
-        });
+        let local = |source| {
+            Attempt::Fail(DownloadError::Local {
+                path: part.to_path_buf(),
+                source,
+            })
+        };
         let offset = match fs::metadata(part) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
@@ -101,24 +103,44 @@ impl Http {
             .call()
             .map_err(|e| Attempt::Fail(DownloadError::Source(describe_ureq(&e))))?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         // A body the transport decodes (Content-Encoding) cannot be resumed by byte offset.
-        let encoded = header("content-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-        let length = header("content-length").and_then(|v| v.parse::<u64>().ok()).filter(|_| !encoded);
+        let encoded =
+            header("content-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+        let length = header("content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|_| !encoded);
         let (append, total) = match status {
-            206 if offset > 0 => match header("content-range").as_deref().and_then(parse_content_range) {
+            206 if offset > 0 => match header("content-range")
+                .as_deref()
+                .and_then(parse_content_range)
+            {
                 Some((start, total)) if start == offset => (true, total),
                 _ => {
                     let _ = fs::remove_file(part);
-                    return Err(Attempt::Retry("server sent an unexpected range; restarting".to_string()));
+                    return Err(Attempt::Retry(
+                        "server sent an unexpected range; restarting".to_string(),
+                    ));
                 }
             },
             200..=299 => (false, length),
             416 if offset > 0 => {
                 let _ = fs::remove_file(part);
-                return Err(Attempt::Retry("server refused the range; restarting".to_string()));
+                return Err(Attempt::Retry(
+                    "server refused the range; restarting".to_string(),
+                ));
             }
-            _ => return Err(Attempt::Fail(DownloadError::Source(format!("HTTP {status}")))),
+            _ => {
+                return Err(Attempt::Fail(DownloadError::Source(format!(
+                    "HTTP {status}"
+                ))))
+            }
         };
         let mut file = if append {
             OpenOptions::new().append(true).open(part)
@@ -142,7 +164,9 @@ impl Http {
                     if encoded {
                         let _ = fs::remove_file(part);
                     }
-                    return Err(Attempt::Retry(format!("connection cut after {have} bytes ({e})")));
+                    return Err(Attempt::Retry(format!(
+                        "connection cut after {have} bytes ({e})"
+                    )));
                 }
             };
             file.write_all(&buf[..n]).map_err(local)?;
@@ -208,7 +232,10 @@ mod tests {
 
     #[test]
     fn parses_content_range() {
-        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, Some(200)))
+        );
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
     }

@@ -15,7 +15,13 @@ use super::{Options, Report};
 /// Imports one data set from `from` into `data_dir`. Looks in `from/<folder>`,
 /// `from/<name>` and (unless `only_subfolders`, used with `all` so that MNIST and
 /// Fashion-MNIST files of the same names are not confused) `from` itself.
-pub fn import_dataset(spec: &DatasetSpec, data_dir: &Path, from: &Path, only_subfolders: bool, options: Options) -> Result<Report, FetchError> {
+pub fn import_dataset(
+    spec: &DatasetSpec,
+    data_dir: &Path,
+    from: &Path,
+    only_subfolders: bool,
+    options: Options,
+) -> Result<Report, FetchError> {
     if !from.exists() {
         return Err(import_error(from, "no such file or folder".to_string()));
     }
@@ -31,18 +37,30 @@ pub fn import_dataset(spec: &DatasetSpec, data_dir: &Path, from: &Path, only_sub
     for download in &spec.downloads {
         match &download.unpack {
             Unpack::Gunzip(expected) => {
-                let src = find(&dirs, &expected.name)
-                    .ok_or_else(|| import_error(from, missing_message(&expected.name, None, &dirs)))?;
+                let src = find(&dirs, &expected.name).ok_or_else(|| {
+                    import_error(from, missing_message(&expected.name, None, &dirs))
+                })?;
                 import_file(spec, &target, expected, &src, options, &mut report)?;
             }
             Unpack::TarGz { root, files } => {
-                let loose: Vec<Option<PathBuf>> = files.iter().map(|e| find(&dirs, &e.name)).collect();
+                let loose: Vec<Option<PathBuf>> =
+                    files.iter().map(|e| find(&dirs, &e.name)).collect();
                 if loose.iter().all(Option::is_some) {
                     for (expected, src) in files.iter().zip(loose.into_iter().flatten()) {
                         import_file(spec, &target, expected, &src, options, &mut report)?;
                     }
                 } else if let Some(archive) = find_archive(from, &dirs, download) {
-                    import_archive(spec, data_dir, &target, download, root, files, &archive, options, &mut report)?;
+                    import_archive(
+                        spec,
+                        data_dir,
+                        &target,
+                        download,
+                        root,
+                        files,
+                        &archive,
+                        options,
+                        &mut report,
+                    )?;
                 } else {
                     let first_missing = files
                         .iter()
@@ -50,7 +68,8 @@ pub fn import_dataset(spec: &DatasetSpec, data_dir: &Path, from: &Path, only_sub
                         .find(|(_, found)| found.is_none())
                         .map(|(e, _)| e.name.as_str())
                         .unwrap_or_default();
-                    let message = missing_message(first_missing, Some(&download.remote_name), &dirs);
+                    let message =
+                        missing_message(first_missing, Some(&download.remote_name), &dirs);
                     return Err(import_error(from, message));
                 }
             }
@@ -82,7 +101,9 @@ fn find_archive(from: &Path, dirs: &[PathBuf], download: &Download) -> Option<Pa
     if from.is_file() {
         return Some(from.to_path_buf());
     }
-    dirs.iter().map(|d| d.join(&download.remote_name)).find(|p| p.is_file())
+    dirs.iter()
+        .map(|d| d.join(&download.remote_name))
+        .find(|p| p.is_file())
 }
 
 /// Says which file was not found where.
@@ -108,7 +129,14 @@ fn import_error(from: &Path, message: String) -> FetchError {
 }
 
 /// Imports one file unless it is present and verified already.
-fn import_file(spec: &DatasetSpec, target: &Path, expected: &Expected, src: &Path, options: Options, report: &mut Report) -> Result<(), FetchError> {
+fn import_file(
+    spec: &DatasetSpec,
+    target: &Path,
+    expected: &Expected,
+    src: &Path,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), FetchError> {
     if !options.force {
         if let FileStatus::Verified(_) = file_status(spec, target, expected) {
             println!("  {}: already present, verified", expected.name);
@@ -118,7 +146,12 @@ fn import_file(spec: &DatasetSpec, target: &Path, expected: &Expected, src: &Pat
     }
     let label = src.display().to_string();
     let how = install_file(src, target, expected, &spec.foreign_sha256, &label)?;
-    println!("  {}: imported from {}, {}", expected.name, src.display(), how.describe());
+    println!(
+        "  {}: imported from {}, {}",
+        expected.name,
+        src.display(),
+        how.describe()
+    );
     report.installed.push(expected.name.clone());
     Ok(())
 }
@@ -137,7 +170,11 @@ fn import_archive(
     options: Options,
     report: &mut Report,
 ) -> Result<(), FetchError> {
-    if !options.force && files.iter().all(|e| matches!(file_status(spec, target, e), FileStatus::Verified(_))) {
+    if !options.force
+        && files
+            .iter()
+            .all(|e| matches!(file_status(spec, target, e), FileStatus::Verified(_)))
+    {
         for e in files {
             println!("  {}: already present, verified", e.name);
             report.present.push(e.name.clone());
@@ -147,8 +184,13 @@ fn import_archive(
     let label = archive.display().to_string();
     if let Some(digest) = &download.archive_digest {
         match check_digest(archive, digest, &label) {
-            Ok(()) => println!("  {label}: {} verified (the official archive)", digest.algorithm()),
-            Err(FetchError::DigestMismatch { expected, actual, .. }) => println!(
+            Ok(()) => println!(
+                "  {label}: {} verified (the official archive)",
+                digest.algorithm()
+            ),
+            Err(FetchError::DigestMismatch {
+                expected, actual, ..
+            }) => println!(
                 "  warning: {label}: not the official archive ({} {actual}, expected {expected}); \
                  validating its files' structure instead",
                 digest.algorithm()

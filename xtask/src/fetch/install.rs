@@ -12,7 +12,13 @@ use super::verify::{verify_content, Verified};
 
 /// Writes the content of `src` (gzip or raw) to `target/<expected.name>` if it verifies.
 /// Nothing is left behind when it does not.
-pub fn install_file(src: &Path, target: &Path, expected: &Expected, foreign: &[String], label: &str) -> Result<Verified, FetchError> {
+pub fn install_file(
+    src: &Path,
+    target: &Path,
+    expected: &Expected,
+    foreign: &[String],
+    label: &str,
+) -> Result<Verified, FetchError> {
     let tmp = Scratch::new(temp_path(target, &expected.name, "tmp"));
     decompress_to(src, tmp.path(), label)?;
     let verified = verify_content(tmp.path(), expected, foreign, label)?;
@@ -46,7 +52,12 @@ pub fn install_archive(
             });
         }
         let file_label = format!("{label}: {root}/{}", expected.name);
-        verified.push(verify_content(&path, expected, &spec.foreign_sha256, &file_label)?);
+        verified.push(verify_content(
+            &path,
+            expected,
+            &spec.foreign_sha256,
+            &file_label,
+        )?);
     }
     let target = data_dir.join(&spec.subdir);
     fs::create_dir_all(&target).at(&target)?;

@@ -360,7 +360,11 @@ pub fn builtin(kind: DatasetKind) -> DatasetSpec {
 
 /// The IDX layout of one of the four MNIST-family files.
 fn idx_layout(name: &str) -> Layout {
-    let count = if name.starts_with("train") { 60_000 } else { 10_000 };
+    let count = if name.starts_with("train") {
+        60_000
+    } else {
+        10_000
+    };
     if name.contains("images") {
         Layout::IdxImages {
             count,
@@ -374,7 +378,12 @@ fn idx_layout(name: &str) -> Layout {
 
 /// A CIFAR file: a batch of `records` records, or (when `records` is `None`) a text file of
 /// `lines` class names.
-fn cifar_expected(name: &str, records: Option<usize>, label_classes: Vec<u16>, lines: usize) -> Expected {
+fn cifar_expected(
+    name: &str,
+    records: Option<usize>,
+    label_classes: Vec<u16>,
+    lines: usize,
+) -> Expected {
     Expected {
         name: name.to_string(),
         sha256: None,
@@ -389,7 +398,13 @@ fn cifar_expected(name: &str, records: Option<usize>, label_classes: Vec<u16>, l
 }
 
 /// The one archive download of a CIFAR data set.
-fn cifar_download(archive: &str, bases: &[&str], md5: &str, kind: DatasetKind, files: Vec<Expected>) -> Download {
+fn cifar_download(
+    archive: &str,
+    bases: &[&str],
+    md5: &str,
+    kind: DatasetKind,
+    files: Vec<Expected>,
+) -> Download {
     debug_assert_eq!(policy(kind).archive, ArchiveCheck::Md5);
     Download {
         remote_name: archive.to_string(),
@@ -427,7 +442,10 @@ mod tests {
     #[test]
     fn mirror_goes_first_with_the_file_name_appended() {
         let spec = builtin(DatasetKind::Cifar10).with_mirror("http://cache.local/data/");
-        assert_eq!(spec.downloads[0].urls[0], "http://cache.local/data/cifar-10-binary.tar.gz");
+        assert_eq!(
+            spec.downloads[0].urls[0],
+            "http://cache.local/data/cifar-10-binary.tar.gz"
+        );
         assert_eq!(spec.downloads[0].urls.len(), 3);
     }
 }

@@ -34,7 +34,12 @@ pub fn file_status(spec: &DatasetSpec, target: &Path, expected: &Expected) -> Fi
 /// Prints what `--list` shows for one data set.
 pub fn print_list(spec: &DatasetSpec, data_dir: &Path) {
     let target = data_dir.join(&spec.subdir);
-    println!("{} ({}) in {}:", spec.kind.display_name(), spec.kind.name(), target.display());
+    println!(
+        "{} ({}) in {}:",
+        spec.kind.display_name(),
+        spec.kind.name(),
+        target.display()
+    );
     let mut all_good = true;
     for expected in spec.outputs() {
         let state = match file_status(spec, &target, expected) {

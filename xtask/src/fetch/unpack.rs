@@ -27,7 +27,11 @@ pub fn is_gzip(path: &Path) -> Result<bool, FetchError> {
 pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>, FetchError> {
     let gz = is_gzip(path)?;
     let file = BufReader::new(File::open(path).at(path)?);
-    Ok(if gz { Box::new(MultiGzDecoder::new(file)) } else { Box::new(file) })
+    Ok(if gz {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
 }
 
 /// Writes the content of `src` (decompressed when it is gzip, copied when raw) to a new file

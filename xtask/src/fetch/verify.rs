@@ -1,7 +1,7 @@
 //! Checks a file against a pinned digest or a structural layout.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use md5::Md5;
@@ -82,7 +82,12 @@ pub fn check_digest(path: &Path, digest: &Digest, label: &str) -> Result<(), Fet
 /// Verifies a file the loaders read: by its pinned SHA-256 when there is one, else by its
 /// structure. `foreign` lists content hashes that must NOT match (another data set's files).
 /// Does not remove the file; `label` names it in the error.
-pub fn verify_content(path: &Path, expected: &Expected, foreign: &[String], label: &str) -> Result<Verified, FetchError> {
+pub fn verify_content(
+    path: &Path,
+    expected: &Expected,
+    foreign: &[String],
+    label: &str,
+) -> Result<Verified, FetchError> {
     if let Some(pin) = &expected.sha256 {
         check_digest(path, &Digest::Sha256(pin.clone()), label)?;
         return Ok(Verified::Sha256);
@@ -96,7 +101,8 @@ pub fn verify_content(path: &Path, expected: &Expected, foreign: &[String], labe
         if foreign.iter().any(|f| f.eq_ignore_ascii_case(&actual)) {
             return Err(FetchError::Malformed {
                 file: label.to_string(),
-                reason: "this is a file of another data set (its SHA-256 is a pinned MNIST hash)".to_string(),
+                reason: "this is a file of another data set (its SHA-256 is a pinned MNIST hash)"
+                    .to_string(),
             });
         }
     }
@@ -109,19 +115,25 @@ pub fn check_layout(path: &Path, layout: &Layout) -> Result<(), String> {
     let len = std::fs::metadata(path).map_err(io)?.len();
     match layout {
         Layout::IdxImages { count, rows, cols } => {
-            let header = read_header(path, 4).map_err(io)?;
+            let header = read_header(path, 3).map_err(io)?;
             check_idx_header(&header, 0x0803, &[*count, *rows, *cols])?;
-            check_len(len, 16 + u64::from(*count) * u64::from(*rows) * u64::from(*cols))
+            check_len(
+                len,
+                16 + u64::from(*count) * u64::from(*rows) * u64::from(*cols),
+            )
         }
         Layout::IdxLabels { count, classes } => {
-            let header = read_header(path, 2).map_err(io)?;
+            let header = read_header(path, 1).map_err(io)?;
             check_idx_header(&header, 0x0801, &[*count])?;
             check_len(len, 8 + u64::from(*count))?;
             let mut reader = BufReader::new(File::open(path).map_err(io)?);
-            reader.consume(8);
+            reader.read_exact(&mut [0u8; 8]).map_err(io)?;
             check_labels(reader, 1, &[u16::from(*classes)]).map_err(io)?
         }
-        Layout::CifarBatch { records, label_classes } => {
+        Layout::CifarBatch {
+            records,
+            label_classes,
+        } => {
             let record = label_classes.len() + CIFAR_PIXELS;
             check_len(len, (*records * record) as u64)?;
             let reader = BufReader::new(File::open(path).map_err(io)?);
@@ -158,8 +170,12 @@ fn read_header(path: &Path, dims: usize) -> io::Result<Vec<u32>> {
 fn check_idx_header(words: &[u32], magic: u32, dims: &[u32]) -> Result<(), String> {
     match words.split_first() {
         None => Err("too short for an IDX header".to_string()),
-        Some((m, _)) if *m != magic => Err(format!("IDX magic is 0x{m:08x}, expected 0x{magic:08x}")),
-        Some((_, found)) if found != dims => Err(format!("IDX dimensions are {found:?}, expected {dims:?}")),
+        Some((m, _)) if *m != magic => {
+            Err(format!("IDX magic is 0x{m:08x}, expected 0x{magic:08x}"))
+        }
+        Some((_, found)) if found != dims => {
+            Err(format!("IDX dimensions are {found:?}, expected {dims:?}"))
+        }
         Some(_) => Ok(()),
     }
 }
@@ -174,7 +190,11 @@ fn check_len(len: u64, expected: u64) -> Result<(), String> {
 }
 
 /// Reads records of `record` bytes whose first bytes are labels, each below its limit.
-fn check_labels(mut reader: impl Read, record: usize, limits: &[u16]) -> io::Result<Result<(), String>> {
+fn check_labels(
+    mut reader: impl Read,
+    record: usize,
+    limits: &[u16],
+) -> io::Result<Result<(), String>> {
     let mut buf = vec![0u8; record];
     let mut index = 0usize;
     loop {
@@ -185,7 +205,9 @@ fn check_labels(mut reader: impl Read, record: usize, limits: &[u16]) -> io::Res
         }
         for (byte, limit) in buf.iter().zip(limits) {
             if u16::from(*byte) >= *limit {
-                return Ok(Err(format!("record {index} has label {byte}, expected below {limit}")));
+                return Ok(Err(format!(
+                    "record {index} has label {byte}, expected below {limit}"
+                )));
             }
         }
         index += 1;

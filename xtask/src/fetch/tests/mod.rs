@@ -1,1 +1,9 @@
+//! Tests of fetch-data against an in-process HTTP server on 127.0.0.1 and fixture files made
+//! here: no external network.
 
+mod fixtures;
+mod server;
+
+mod archive_tests;
+mod download_tests;
+mod import_tests;
