@@ -58,7 +58,10 @@ fn cifar10_indexes_across_its_five_files() {
         assert_eq!(data.train.label(i), (i * 3) % 10);
         assert_eq!(data.train.image(i), &common::cifar_pixels(i, 1)[..]);
     }
-    assert_eq!(data.train.labels(), (0..15).map(|i| (i * 3) % 10).collect::<Vec<_>>());
+    assert_eq!(
+        data.train.labels(),
+        (0..15).map(|i| (i * 3) % 10).collect::<Vec<_>>()
+    );
 
     let ((x_train, y_train), (x_test, _)) = cifar10::load_data(dir.path()).unwrap();
     assert_eq!(x_train.shape(), vec![15, 32, 32, 3]);
@@ -75,9 +78,15 @@ fn cifar10_indexes_across_its_five_files() {
     assert_eq!(x_train.image(3 + n)[[y, x, c]], expected);
     let test_view = x_test.view().unwrap();
     assert_eq!(test_view.shape(), &[4, 32, 32, 3]);
-    assert_eq!(test_view[[2, 0, 1, 1]], common::cifar_pixels(1002, 1)[1024 + 1]);
+    assert_eq!(
+        test_view[[2, 0, 1, 1]],
+        common::cifar_pixels(1002, 1)[1024 + 1]
+    );
     let nchw = x_test.channels_first();
-    assert_eq!(nchw.view().unwrap()[[2, 1, 0, 1]], common::cifar_pixels(1002, 1)[1024 + 1]);
+    assert_eq!(
+        nchw.view().unwrap()[[2, 1, 0, 1]],
+        common::cifar_pixels(1002, 1)[1024 + 1]
+    );
 }
 
 #[test]
@@ -85,7 +94,11 @@ fn cifar10_reads_class_names_from_batches_meta() {
     let dir = tempfile::tempdir().unwrap();
     common::write_cifar10_dir(dir.path(), 1, 1);
     let names: Vec<String> = (0..10).map(|i| format!("class {i}")).collect();
-    std::fs::write(dir.path().join("cifar-10-batches-bin/batches.meta.txt"), names.join("\n") + "\n\n").unwrap();
+    std::fs::write(
+        dir.path().join("cifar-10-batches-bin/batches.meta.txt"),
+        names.join("\n") + "\n\n",
+    )
+    .unwrap();
     assert_eq!(cifar10::load(dir.path()).unwrap().class_names(), &names[..]);
 }
 
@@ -101,7 +114,10 @@ fn cifar100_fine_and_coarse_labels() {
     for i in 0..30 {
         assert_eq!(fine.train.label(i), (i * 7) % 100);
         assert_eq!(coarse.train.label(i), i % 20);
-        assert_eq!(fine.train.image(i), &common::cifar_pixels(i, 1)[..CIFAR_IMAGE_LEN]);
+        assert_eq!(
+            fine.train.image(i),
+            &common::cifar_pixels(i, 1)[..CIFAR_IMAGE_LEN]
+        );
     }
     let ((x, _), _) = cifar100::load_data(dir.path(), cifar100::LabelKind::Fine).unwrap();
     assert_eq!(x.shape(), vec![30, 32, 32, 3]);
@@ -121,7 +137,12 @@ fn embedded_sample_is_the_real_mnist_subset() {
     assert_eq!(x_test.shape(), vec![2_000, 28, 28]);
     // Every class is present in the training subset.
     let mut counts = [0usize; 10];
-    mnist::embedded().unwrap().train.labels().iter().for_each(|&l| counts[l] += 1);
+    mnist::embedded()
+        .unwrap()
+        .train
+        .labels()
+        .iter()
+        .for_each(|&l| counts[l] += 1);
     assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
 }
 
@@ -153,5 +174,8 @@ fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
 fn without_the_feature_missing_files_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
     assert!(mnist::load_or_embedded(dir.path()).is_err());
-    assert!(matches!(mnist::embedded(), Err(neurite_datasets::DatasetError::EmbeddedUnavailable)));
+    assert!(matches!(
+        mnist::embedded(),
+        Err(neurite_datasets::DatasetError::EmbeddedUnavailable)
+    ));
 }
