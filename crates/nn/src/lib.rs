@@ -8,6 +8,7 @@
 pub mod functional;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod models;
 pub mod module;
 pub mod optim;
@@ -16,11 +17,15 @@ pub mod train;
 
 pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};
 pub use functional::Size2;
+pub use layers::batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use layers::conv::{Conv2d, Conv2dConfig};
+pub use layers::dense::Dense;
+pub use layers::dropout::Dropout;
 pub use layers::flatten::Flatten;
 pub use layers::linear::Linear;
 pub use layers::pool::{AvgPool2d, MaxPool2d};
-pub use loss::{cross_entropy, Reduction};
+pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Reduction};
+pub use metrics::{accuracy, ConfusionMatrix};
 pub use models::ModelSpec;
 pub use module::Module;
 pub use sequential::Sequential;

@@ -82,6 +82,17 @@ impl FromStr for Activation {
     }
 }
 
+/// A Keras activation name, for APIs that take `impl Into<Activation>` such as
+/// [`crate::Dense::new`].
+///
+/// # Panics
+/// When the name is unknown (parse with [`str::parse`] to get an [`UnknownActivation`] error).
+impl From<&str> for Activation {
+    fn from(name: &str) -> Activation {
+        name.parse().unwrap_or_else(|e: UnknownActivation| panic!("{e}"))
+    }
+}
+
 /// Declares a parameter-free activation layer.
 macro_rules! activation_layer {
     ($(#[$doc:meta])* $name:ident, $act:expr, $text:expr) => {

@@ -1,7 +1,10 @@
 //! Layers, one file per family.
 
 pub mod activation;
+pub mod batchnorm;
 pub mod conv;
+pub mod dense;
+pub mod dropout;
 pub mod flatten;
 pub mod linear;
 pub mod pool;
