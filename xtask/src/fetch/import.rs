@@ -12,9 +12,9 @@ use super::status::{file_status, FileStatus};
 use super::verify::check_digest;
 use super::{Options, Report};
 
-/// Imports one data set from `from` into `data_dir`. Looks in `from/<folder>`,
-/// `from/<name>` and (unless `only_subfolders`, used with `all` so that MNIST and
-/// Fashion-MNIST files of the same names are not confused) `from` itself.
+/// Imports one data set from `from` into `data_dir`, looking in the folders of
+/// [`search_dirs`]; `only_subfolders` (used with `all`) keeps MNIST and Fashion-MNIST files
+/// of the same names from being confused.
 pub fn import_dataset(
     spec: &DatasetSpec,
     data_dir: &Path,
@@ -24,6 +24,16 @@ pub fn import_dataset(
 ) -> Result<Report, FetchError> {
     if !from.exists() {
         return Err(import_error(from, "no such file or folder".to_string()));
+    }
+    let wants_archive = spec
+        .downloads
+        .iter()
+        .all(|d| matches!(d.unpack, Unpack::TarGz { .. }));
+    if from.is_file() && !wants_archive {
+        return Err(import_error(
+            from,
+            "is a file; give the folder that holds the files".to_string(),
+        ));
     }
     let dirs = search_dirs(spec, from, only_subfolders);
     let target = data_dir.join(&spec.subdir);
@@ -78,14 +88,28 @@ pub fn import_dataset(
     Ok(report)
 }
 
-/// The folders searched for a data set's files, those that exist.
+/// The folders searched for a data set's files, those that exist: `from/<folder>`, then
+/// `from/<name>` and `from/<display name>` (e.g. `cifar10`, `cifar-10`) and the folder
+/// inside those, then (unless `only_subfolders`) `from` itself.
 fn search_dirs(spec: &DatasetSpec, from: &Path, only_subfolders: bool) -> Vec<PathBuf> {
-    let mut dirs = vec![from.join(&spec.subdir), from.join(spec.kind.name())];
+    let mut dirs = vec![from.join(&spec.subdir)];
+    for alias in [
+        spec.kind.name().to_string(),
+        spec.kind.display_name().to_lowercase(),
+    ] {
+        dirs.push(from.join(&alias));
+        dirs.push(from.join(&alias).join(&spec.subdir));
+    }
     if !only_subfolders {
         dirs.push(from.to_path_buf());
     }
-    dirs.dedup();
-    dirs.retain(|d| d.is_dir());
+    let mut seen = Vec::new();
+    dirs.retain(|d| {
+        d.is_dir() && !seen.contains(d) && {
+            seen.push(d.clone());
+            true
+        }
+    });
     dirs
 }
 

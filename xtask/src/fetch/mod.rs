@@ -94,7 +94,7 @@ pub struct Report {
     pub present: Vec<String>,
     /// Files installed by this run.
     pub installed: Vec<String>,
-    /// Data sets skipped (with `all --from`, when DIR holds no copy of them).
+    /// Whether the data set was skipped (with `all --from`, when DIR holds no copy of it).
     pub skipped: bool,
 }
 
@@ -131,6 +131,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
     let options = Options { force: args.force };
     let several = kinds.len() > 1;
     let mut failed = 0;
+    let mut skipped = 0;
     for &kind in &kinds {
         let mut spec = sources::builtin(kind);
         if let Some(mirror) = &args.mirror {
@@ -142,13 +143,21 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
             None => fetch_dataset(&spec, &data_dir, &http, options),
         };
         match result {
-            Ok(_) => {}
+            Ok(report) => skipped += usize::from(report.skipped),
             Err(e) if !several => return Err(e),
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
             }
         }
+    }
+    if let (Some(from), true) = (&args.from, skipped == kinds.len()) {
+        return Err(FetchError::Import {
+            dir: from.clone(),
+            message: "holds no data set (looked for the folders mnist, fashion-mnist, cifar-10-batches-bin, \
+                      cifar-100-binary and their aliases)"
+                .to_string(),
+        });
     }
     if failed > 0 {
         return Err(FetchError::Several {
