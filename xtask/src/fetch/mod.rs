@@ -251,7 +251,11 @@ fn fetch_download(
         );
     }
     let mut failures = Vec::new();
-    for url in &download.urls {
+    // A part file left by an interrupted run may not belong to what the source serves now:
+    // when what it completes fails verification, the same source is tried once from scratch.
+    let mut resumed = part.path().exists();
+    let mut urls = download.urls.iter().peekable();
+    while let Some(url) = urls.peek().copied() {
         println!("  {} <- {url}", download.remote_name);
         let outcome = match http.download(url, part.path(), &download.remote_name) {
             Ok(_) => install_download(spec, data_dir, target, download, part.path()),
@@ -262,15 +266,25 @@ fn fetch_download(
                 eprintln!("  failed: {url}: {why}");
                 failures.push((url.clone(), why));
                 remove_path(part.path());
+                resumed = false;
+                urls.next();
                 continue;
             }
         };
         match outcome {
             Ok(()) => return Ok(()),
+            Err(e) if e.is_bad_data() && resumed => {
+                eprintln!(
+                    "  rejected: {url}: {e}; the earlier partial download was stale, starting over"
+                );
+                remove_path(part.path());
+                resumed = false;
+            }
             Err(e) if e.is_bad_data() => {
                 eprintln!("  rejected: {url}: {e}");
                 failures.push((url.clone(), e.to_string()));
                 remove_path(part.path());
+                urls.next();
             }
             Err(e) => return Err(e),
         }

@@ -259,3 +259,29 @@ fn no_source_answering_gives_one_offline_message() {
     );
     assert!(listing(&dir.path().join("mnist")).is_empty());
 }
+
+#[test]
+fn a_stale_part_file_is_discarded_and_the_download_restarted() {
+    let images = idx_images(9);
+    let server = Server::start(vec![("/f.gz", Route::File(gz(&images)))]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mnist");
+    fs::create_dir_all(&target).unwrap();
+    fs::write(
+        target.join(".train-images-idx3-ubyte.gz.part"),
+        &gz(&idx_images(10))[..500],
+    )
+    .unwrap();
+    let spec = mnist_spec(vec![gz_download(
+        images_expected(&images),
+        vec![server.url("/f.gz")],
+    )]);
+    fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
+    let ranges: Vec<_> = server.requests().into_iter().map(|r| r.range).collect();
+    assert_eq!(ranges, [Some("bytes=500-".to_string()), None]);
+    assert_eq!(
+        fs::read(target.join("train-images-idx3-ubyte")).unwrap(),
+        images
+    );
+    assert_eq!(listing(&target), ["train-images-idx3-ubyte"]);
+}
