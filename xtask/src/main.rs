@@ -12,7 +12,12 @@ use clap::{Parser, Subcommand};
 
 /// The command line of `cargo xtask`.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "neurite's developer tasks", version)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "neurite's developer tasks",
+    version
+)]
 struct Cli {
     /// The task to run.
     #[command(subcommand)]
