@@ -13,6 +13,7 @@ pub mod models;
 pub mod module;
 pub mod optim;
 pub mod sequential;
+pub mod serialize;
 pub mod train;
 
 pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};

@@ -27,10 +27,10 @@
 
 use std::time::{Duration, Instant};
 
-use ndarray::{ArrayD, IxDyn};
 use neurite_tensor::{no_grad, Tensor};
 use thiserror::Error;
 
+use crate::loss::cross_entropy;
 use crate::module::Module;
 use crate::optim::{clip_grad_norm, grad_norm, LrSchedule, Optimizer};
 
@@ -271,7 +271,7 @@ where
             optimizer.zero_grad();
             let logits = model.forward(&x);
             let correct = count_correct(&logits, &labels, "fit");
-            let loss = cross_entropy_mean(&logits, &labels);
+            let loss = cross_entropy(&logits, &labels);
             let loss_value = loss.item();
             if !loss_value.is_finite() {
                 drop((loss, logits));
@@ -363,7 +363,7 @@ pub fn evaluate(model: &mut dyn Module, batches: impl IntoIterator<Item = Batch>
         for (x, labels) in batches {
             let logits = model.forward(&x);
             let correct = count_correct(&logits, &labels, "evaluate");
-            let loss = cross_entropy_mean(&logits, &labels).item();
+            let loss = cross_entropy(&logits, &labels).item();
             totals.add(loss, correct, labels.len());
         }
     });
@@ -426,12 +426,4 @@ fn count_correct(logits: &Tensor, labels: &[usize], op: &str) -> usize {
         .zip(labels)
         .filter(|(p, l)| p == l)
         .count()
-}
-
-/// Mean cross-entropy of `logits` `[batch, classes]` against class indices:
-/// `-mean(log_softmax(logits)[i, labels[i]])`.
-fn cross_entropy_mean(logits: &Tensor, labels: &[usize]) -> Tensor {
-    let index = ArrayD::from_shape_vec(IxDyn(&[labels.len(), 1]), labels.to_vec())
-        .expect("one label per row");
-    logits.log_softmax(1).gather(1, &index).mean().neg()
 }

@@ -1,0 +1,595 @@
+//! Saving and loading models as [safetensors](https://github.com/huggingface/safetensors)
+//! files with PyTorch `state_dict` names, so weights move between neurite and PyTorch
+//! unchanged.
+//!
+//! A file holds every parameter and buffer of a [`Module`] under its
+//! [`Module::named_parameters`] / [`Module::named_buffers`] name (`0.weight`, `0.bias`, ...)
+//! as little-endian F32, plus string metadata (neurite records the architecture there, so a
+//! file can be rebuilt into a model with [`read_metadata`]). In PyTorch:
+//!
+//! ```python
+//! from safetensors.torch import load_file, save_file
+//! model.load_state_dict(load_file("model.safetensors"))   # a file saved by neurite
+//! save_file(model.state_dict(), "model.safetensors")      # a file neurite loads
+//! ```
+//!
+//! ## Data types
+//! F32 is read as is. F64, F16 and BF16 are converted to f32 on load (as PyTorch's
+//! `load_state_dict` converts into the parameter's dtype; F64 is rounded to nearest, F16 and
+//! BF16 widen exactly). PyTorch stores batch norm's `num_batches_tracked` as an int64 scalar:
+//! a buffer named `*.num_batches_tracked` is written as I64 and I64 is accepted for it on
+//! load. Any other data type is an [`SerializeError::UnsupportedDtype`].
+//!
+//! ## Example
+//! ```
+//! use std::collections::HashMap;
+//! use neurite_nn::serialize::{load_into, save};
+//! use neurite_nn::{Linear, Module, ReLU, Sequential};
+//! use neurite_tensor::{seeded_rng, Tensor};
+//!
+//! let dir = std::env::temp_dir().join(format!("neurite-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("mlp.safetensors");
+//! let build = |seed| {
+//!     let mut rng = seeded_rng(seed);
+//!     Sequential::new().add(Linear::new(4, 8, &mut rng)).add(ReLU).add(Linear::new(8, 2, &mut rng))
+//! };
+//! let mut model = build(0);
+//! let meta = HashMap::from([("architecture".to_string(), "mlp-4-8-2".to_string())]);
+//! save(&model, &path, &meta).unwrap();
+//!
+//! let mut restored = build(1); // different initial weights
+//! let loaded_meta = load_into(&mut restored, &path).unwrap();
+//! assert_eq!(loaded_meta["architecture"], "mlp-4-8-2");
+//! let x = Tensor::ones(&[3, 4]);
+//! assert_eq!(model.forward(&x).to_vec(), restored.forward(&x).to_vec());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use neurite_tensor::Tensor;
+use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
+use thiserror::Error;
+
+use crate::module::Module;
+
+/// String metadata stored in a file's `__metadata__` header entry.
+pub type Metadata = HashMap<String, String>;
+
+/// Headers above this size are not safetensors files (the format's own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Why a model could not be saved or loaded. Every variant names the file.
+#[derive(Debug, Error)]
+pub enum SerializeError {
+    /// Reading, writing or renaming the file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with a safetensors header.
+    #[error("{}: not a safetensors file ({reason})", path.display())]
+    NotSafetensors {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file is shorter than its header says (an interrupted download or copy).
+    #[error("{}: truncated safetensors file: the header describes {expected} bytes, the file has {actual}", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The length the header implies.
+        expected: u64,
+        /// The file's length.
+        actual: u64,
+    },
+    /// The header is inconsistent (bad offsets, sizes that do not match shapes, ...).
+    #[error("{}: invalid safetensors file: {source}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The safetensors crate's error.
+        #[source]
+        source: SafeTensorError,
+    },
+    /// The model has a tensor the file lacks.
+    #[error("{}: tensor `{name}` (shape {shape:?}) is missing from the file", path.display())]
+    MissingTensor {
+        /// The file.
+        path: PathBuf,
+        /// The model's name for the tensor.
+        name: String,
+        /// The shape the model expects.
+        shape: Vec<usize>,
+    },
+    /// The file has a tensor the model lacks.
+    #[error("{}: tensor `{name}` in the file is not part of the model", path.display())]
+    UnexpectedTensor {
+        /// The file.
+        path: PathBuf,
+        /// The file's name for the tensor.
+        name: String,
+    },
+    /// A tensor's shape differs between the file and the model.
+    #[error("{}: tensor `{name}` has shape {found:?} in the file but {expected:?} in the model", path.display())]
+    ShapeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The model's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// A tensor's data type cannot be read as f32.
+    #[error(
+        "{}: tensor `{name}` has data type {dtype}, which neurite cannot load (F32, F64, F16 and BF16 are read as f32; I64 only for `num_batches_tracked`)",
+        path.display()
+    )]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The data type as the file spells it.
+        dtype: String,
+    },
+    /// The module reports two tensors under one name.
+    #[error("{}: the model has two tensors named `{name}`", path.display())]
+    DuplicateName {
+        /// The file being written.
+        path: PathBuf,
+        /// The repeated name.
+        name: String,
+    },
+}
+
+/// A `Result` with [`SerializeError`].
+pub type Result<T> = std::result::Result<T, SerializeError>;
+
+/// Saves every parameter and buffer of `module` to `path` under its `state_dict` name, with
+/// `metadata` in the header (`"format": "pt"` is added unless given, as Hugging Face's
+/// `save_model` and `transformers` write it).
+///
+/// The file is written to a temporary file in the same directory and renamed over `path`
+/// only once complete, so an error never leaves a partial file behind.
+///
+/// # Errors
+/// [`SerializeError::Io`] when the file cannot be written, [`SerializeError::DuplicateName`]
+/// when the module reports one name twice.
+pub fn save(
+    module: &dyn Module,
+    path: impl AsRef<Path>,
+    metadata: &HashMap<String, String>,
+) -> Result<()> {
+    let mut named = module.named_parameters();
+    named.extend(module.named_buffers());
+    save_tensors(&named, path, metadata)
+}
+
+/// Saves named tensors to `path` as [`save`] does (`*.num_batches_tracked` as I64, the rest
+/// as F32), atomically.
+///
+/// # Errors
+/// [`SerializeError::Io`] when the file cannot be written, [`SerializeError::DuplicateName`]
+/// when a name repeats.
+pub fn save_tensors(
+    tensors: &[(String, Tensor)],
+    path: impl AsRef<Path>,
+    metadata: &HashMap<String, String>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let mut views = BTreeMap::new();
+    for (name, tensor) in tensors {
+        let view = if is_count_buffer(name) {
+            OwnedView::i64(tensor)
+        } else {
+            OwnedView::f32(tensor)
+        };
+        if views.insert(name.clone(), view).is_some() {
+            return Err(SerializeError::DuplicateName {
+                path: path.to_path_buf(),
+                name: name.clone(),
+            });
+        }
+    }
+    let mut meta = metadata.clone();
+    meta.entry("format".to_string())
+        .or_insert_with(|| "pt".to_string());
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|source| match source {
+        SafeTensorError::IoError(source) => SerializeError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        source => SerializeError::Format {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    write_atomically(path, &bytes)
+}
+
+/// Loads the tensors in `path` into `module`'s parameters and buffers, matched by name, and
+/// returns the file's metadata.
+///
+/// Everything is checked before anything is changed: on error the module is untouched.
+///
+/// # Errors
+/// A [`SerializeError`] naming the file (and the tensor, where one is at fault) when the file
+/// cannot be read, is not a safetensors file, is truncated, lacks one of the module's tensors,
+/// has one the module lacks, or has a tensor of the wrong shape or an unsupported data type.
+pub fn load_into(module: &mut dyn Module, path: impl AsRef<Path>) -> Result<Metadata> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = parse(path, &bytes)?;
+    let mut expected = module.named_parameters();
+    expected.extend(module.named_buffers());
+    let mut values = Vec::with_capacity(expected.len());
+    for (name, tensor) in &expected {
+        let shape = tensor.shape();
+        let view = match file.tensor(name) {
+            Ok(view) => view,
+            Err(_) => {
+                return Err(SerializeError::MissingTensor {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    shape,
+                })
+            }
+        };
+        if view.shape() != shape.as_slice() {
+            return Err(SerializeError::ShapeMismatch {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                expected: shape,
+                found: view.shape().to_vec(),
+            });
+        }
+        values.push(to_array(
+            path,
+            name,
+            view.dtype(),
+            view.shape(),
+            view.data(),
+        )?);
+    }
+    let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    let mut names = file.names();
+    names.sort_unstable();
+    if let Some(extra) = names.into_iter().find(|n| !known.contains(n)) {
+        return Err(SerializeError::UnexpectedTensor {
+            path: path.to_path_buf(),
+            name: extra.to_string(),
+        });
+    }
+    for ((_, tensor), value) in expected.iter().zip(values) {
+        tensor.set_data(value);
+    }
+    header_metadata(path, &bytes)
+}
+
+/// Reads every tensor in `path` (as f32 constants) with the file's metadata, like
+/// `safetensors.torch.load_file`.
+///
+/// # Errors
+/// As [`load_into`], except that names are not checked against a model.
+pub fn load_state_dict(path: impl AsRef<Path>) -> Result<(BTreeMap<String, Tensor>, Metadata)> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = parse(path, &bytes)?;
+    let mut out = BTreeMap::new();
+    for (name, view) in file.tensors() {
+        let value = to_array(path, &name, view.dtype(), view.shape(), view.data())?;
+        out.insert(name, Tensor::from_array(value));
+    }
+    Ok((out, header_metadata(path, &bytes)?))
+}
+
+/// Reads only the header of `path` and returns its metadata (empty when it has none); cheap
+/// even for large files, so a command-line tool can rebuild the architecture before loading.
+///
+/// # Errors
+/// [`SerializeError::Io`], [`SerializeError::NotSafetensors`] or
+/// [`SerializeError::Truncated`] when the header cannot be read.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata> {
+    let path = path.as_ref();
+    let io = |source| SerializeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let mut len_bytes = [0u8; 8];
+    if file_len < 8 {
+        return Err(SerializeError::NotSafetensors {
+            path: path.to_path_buf(),
+            reason: format!("{file_len} bytes, shorter than the 8-byte header length"),
+        });
+    }
+    file.read_exact(&mut len_bytes).map_err(io)?;
+    let n = header_len(path, u64::from_le_bytes(len_bytes), file_len)?;
+    let mut header = vec![0u8; n];
+    file.read_exact(&mut header).map_err(io)?;
+    let header = Header::parse(path, &header)?;
+    header.check_length(path, n, file_len)?;
+    Ok(header.metadata)
+}
+
+/// Whether a buffer holds an integer count that PyTorch stores as int64.
+fn is_count_buffer(name: &str) -> bool {
+    name == "num_batches_tracked" || name.ends_with(".num_batches_tracked")
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| SerializeError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| SerializeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let stem = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{stem}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    #[cfg(unix)]
+    {
+        // Temporary files are created private (0600); give the result the usual mode.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+    }
+    // On failure the temporary file is removed when `tmp` is dropped.
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Validates the framing (header length, JSON header, total length) with precise errors,
+/// then hands the buffer to the safetensors crate.
+fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
+    let file_len = bytes.len() as u64;
+    if bytes.len() < 8 {
+        return Err(SerializeError::NotSafetensors {
+            path: path.to_path_buf(),
+            reason: format!("{file_len} bytes, shorter than the 8-byte header length"),
+        });
+    }
+    let n = header_len(
+        path,
+        u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")),
+        file_len,
+    )?;
+    let header = Header::parse(path, &bytes[8..8 + n])?;
+    header.check_length(path, n, file_len)?;
+    SafeTensors::deserialize(bytes).map_err(|source| SerializeError::Format {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn header_metadata(path: &Path, bytes: &[u8]) -> Result<Metadata> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("checked by parse")) as usize;
+    Ok(Header::parse(path, &bytes[8..8 + n])?.metadata)
+}
+
+fn header_len(path: &Path, n: u64, file_len: u64) -> Result<usize> {
+    if !(2..=MAX_HEADER).contains(&n) {
+        return Err(SerializeError::NotSafetensors {
+            path: path.to_path_buf(),
+            reason: format!("implausible header length {n}"),
+        });
+    }
+    if 8 + n > file_len {
+        return Err(SerializeError::Truncated {
+            path: path.to_path_buf(),
+            expected: 8 + n,
+            actual: file_len,
+        });
+    }
+    Ok(n as usize)
+}
+
+/// The parts of the JSON header neurite needs before the safetensors crate takes over.
+struct Header {
+    metadata: Metadata,
+    /// Bytes of tensor data the header describes (the largest end offset).
+    data_len: u64,
+}
+
+impl Header {
+    fn parse(path: &Path, header: &[u8]) -> Result<Header> {
+        let bad = |reason: String| SerializeError::NotSafetensors {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text =
+            std::str::from_utf8(header).map_err(|_| bad("the header is not UTF-8".into()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("the header is not JSON: {e}")))?;
+        let serde_json::Value::Object(entries) = json else {
+            return Err(bad("the header is not a JSON object".into()));
+        };
+        let mut metadata = Metadata::new();
+        let mut data_len = 0u64;
+        for (key, value) in &entries {
+            if key == "__metadata__" {
+                let serde_json::Value::Object(meta) = value else {
+                    return Err(bad("`__metadata__` is not a JSON object".into()));
+                };
+                for (k, v) in meta {
+                    let serde_json::Value::String(v) = v else {
+                        return Err(bad(format!("metadata value `{k}` is not a string")));
+                    };
+                    metadata.insert(k.clone(), v.clone());
+                }
+                continue;
+            }
+            let end = value
+                .get("data_offsets")
+                .and_then(|o| o.get(1))
+                .and_then(serde_json::Value::as_u64);
+            match end {
+                Some(end) => data_len = data_len.max(end),
+                None => return Err(bad(format!("tensor `{key}` has no valid `data_offsets`"))),
+            }
+        }
+        Ok(Header { metadata, data_len })
+    }
+
+    fn check_length(&self, path: &Path, header_len: usize, file_len: u64) -> Result<()> {
+        let expected = 8 + header_len as u64 + self.data_len;
+        if file_len < expected {
+            return Err(SerializeError::Truncated {
+                path: path.to_path_buf(),
+                expected,
+                actual: file_len,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Converts one tensor's little-endian bytes to an f32 array.
+fn to_array(
+    path: &Path,
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+    data: &[u8],
+) -> Result<ArrayD<f32>> {
+    fn decode<const N: usize>(data: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
+        data.chunks_exact(N)
+            .map(|c| f(c.try_into().expect("chunk of N bytes")))
+            .collect()
+    }
+    let values = match dtype {
+        Dtype::F32 => decode::<4>(data, f32::from_le_bytes),
+        Dtype::F64 => decode::<8>(data, |b| f64::from_le_bytes(b) as f32),
+        Dtype::F16 => decode::<2>(data, |b| f16_to_f32(u16::from_le_bytes(b))),
+        Dtype::BF16 => decode::<2>(data, |b| {
+            f32::from_bits(u32::from(u16::from_le_bytes(b)) << 16)
+        }),
+        Dtype::I64 if is_count_buffer(name) => decode::<8>(data, |b| i64::from_le_bytes(b) as f32),
+        other => {
+            return Err(SerializeError::UnsupportedDtype {
+                path: path.to_path_buf(),
+                name: name.to_string(),
+                dtype: format!("{other:?}"),
+            })
+        }
+    };
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), values)
+        .expect("the safetensors crate checked sizes against shapes"))
+}
+
+/// IEEE 754 half precision to single precision (exact).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let mant = u32::from(h & 0x3ff);
+    let bits = match (exp, mant) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: value = m * 2^-24; normalise into an f32.
+            let shift = m.leading_zeros() - 21; // bring the top set bit to position 10
+            let m = (m << shift) & 0x3ff;
+            let e = 127 - 15 - shift + 1;
+            sign | (e << 23) | (m << 13)
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// A tensor's bytes, ready for the safetensors writer.
+struct OwnedView {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl OwnedView {
+    fn f32(t: &Tensor) -> OwnedView {
+        t.read(|d| OwnedView {
+            dtype: Dtype::F32,
+            shape: d.shape().to_vec(),
+            bytes: d.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        })
+    }
+
+    fn i64(t: &Tensor) -> OwnedView {
+        t.read(|d| OwnedView {
+            dtype: Dtype::I64,
+            shape: d.shape().to_vec(),
+            bytes: d
+                .iter()
+                .flat_map(|&v| (v.round() as i64).to_le_bytes())
+                .collect(),
+        })
+    }
+}
+
+impl View for OwnedView {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn f16_conversion_is_exact() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x03ff), 1023.0 * 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x0400), 2f32.powi(-14));
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+    }
+}
