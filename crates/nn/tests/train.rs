@@ -80,6 +80,11 @@ fn learns_a_separable_problem_and_reports_progress() {
     let mut model = mlp(0);
     let mut opt = Sgd::new(model.parameters(), 0.1).with_momentum(0.9);
     let mut rec = Recorder::default();
+    let storage: Vec<*const f32> = model
+        .parameters()
+        .iter()
+        .map(|p| p.read(|d| d.as_ptr()))
+        .collect();
     let report = fit_with(
         &mut model,
         &mut opt,
@@ -95,6 +100,13 @@ fn learns_a_separable_problem_and_reports_progress() {
     assert_eq!(report.epochs.len(), 5);
     assert!(!report.stopped_early);
     assert_eq!(report.steps, 50);
+    // The graph was dropped before every step, so the updates never copied the parameters.
+    let after: Vec<*const f32> = model
+        .parameters()
+        .iter()
+        .map(|p| p.read(|d| d.as_ptr()))
+        .collect();
+    assert_eq!(storage, after);
     let first = &report.epochs[0];
     let last = &report.epochs[4];
     assert!(
