@@ -74,7 +74,7 @@ impl Http {
                 Err(Attempt::Retry(why)) if retries_left > 0 => {
                     retries_left -= 1;
                     let have = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-                    eprintln!("  {url}: {why}; retrying from byte {have}");
+                    warn_line!("  {url}: {why}; retrying from byte {have}");
                     thread::sleep(self.retry_delay);
                 }
                 Err(Attempt::Retry(why)) => return Err(DownloadError::Source(why)),

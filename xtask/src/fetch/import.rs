@@ -39,7 +39,7 @@ pub fn import_dataset(
     let target = data_dir.join(&spec.subdir);
     let mut report = Report::default();
     if only_subfolders && dirs.is_empty() {
-        println!("  no copy in {}, skipped", from.display());
+        say!("  no copy in {}, skipped", from.display());
         report.skipped = true;
         return Ok(report);
     }
@@ -163,14 +163,14 @@ fn import_file(
 ) -> Result<(), FetchError> {
     if !options.force {
         if let FileStatus::Verified(_) = file_status(spec, target, expected) {
-            println!("  {}: already present, verified", expected.name);
+            say!("  {}: already present, verified", expected.name);
             report.present.push(expected.name.clone());
             return Ok(());
         }
     }
     let label = src.display().to_string();
     let how = install_file(src, target, expected, &spec.foreign_sha256, &label)?;
-    println!(
+    say!(
         "  {}: imported from {}, {}",
         expected.name,
         src.display(),
@@ -200,7 +200,7 @@ fn import_archive(
             .all(|e| matches!(file_status(spec, target, e), FileStatus::Verified(_)))
     {
         for e in files {
-            println!("  {}: already present, verified", e.name);
+            say!("  {}: already present, verified", e.name);
             report.present.push(e.name.clone());
         }
         return Ok(());
@@ -208,13 +208,13 @@ fn import_archive(
     let label = archive.display().to_string();
     if let Some(digest) = &download.archive_digest {
         match check_digest(archive, digest, &label) {
-            Ok(()) => println!(
+            Ok(()) => say!(
                 "  {label}: {} verified (the official archive)",
                 digest.algorithm()
             ),
             Err(FetchError::DigestMismatch {
                 expected, actual, ..
-            }) => println!(
+            }) => say!(
                 "  warning: {label}: not the official archive ({} {actual}, expected {expected}); \
                  validating its files' structure instead",
                 digest.algorithm()
@@ -224,7 +224,7 @@ fn import_archive(
     }
     let verified = install_archive(archive, data_dir, spec, root, files, &label)?;
     for (e, how) in files.iter().zip(verified) {
-        println!("  {}: imported from {label}, {}", e.name, how.describe());
+        say!("  {}: imported from {label}, {}", e.name, how.describe());
         report.installed.push(e.name.clone());
     }
     Ok(())

@@ -7,6 +7,22 @@
 //! [`install`] (scratch file, verify, atomic rename), [`import`] (`--from`), [`status`]
 //! (what is present; `--list`).
 
+/// Prints a line to stdout, ignoring a closed pipe (`cargo xtask fetch-data --list | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stderr, ignoring a closed pipe.
+macro_rules! warn_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod download;
 mod error;
 mod import;
@@ -106,7 +122,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
         DataDirSource::Environment => format!("from ${DATA_DIR_ENV}"),
         DataDirSource::UserDefault => "the per-user default; change it with --data-dir".to_string(),
     };
-    println!("data directory: {} ({origin})", data_dir.display());
+    say!("data directory: {} ({origin})", data_dir.display());
     let kinds: Vec<DatasetKind> = match args.dataset {
         Some(Selection::One(kind)) => vec![kind],
         Some(Selection::All) => DatasetKind::ALL.to_vec(),
@@ -137,7 +153,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
         if let Some(mirror) = &args.mirror {
             spec = spec.with_mirror(mirror);
         }
-        println!("{} ({}):", kind.display_name(), kind.name());
+        say!("{} ({}):", kind.display_name(), kind.name());
         let result = match &args.from {
             Some(from) => import::import_dataset(&spec, &data_dir, from, several, options),
             None => fetch_dataset(&spec, &data_dir, &http, options),
@@ -146,7 +162,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
             Ok(report) => skipped += usize::from(report.skipped),
             Err(e) if !several => return Err(e),
             Err(e) => {
-                eprintln!("error: {e}");
+                warn_line!("error: {e}");
                 failed += 1;
             }
         }
@@ -207,7 +223,7 @@ fn all_present(
             FileStatus::Verified(_) => good.push(expected.name.clone()),
             FileStatus::Missing => all = false,
             FileStatus::Bad(e) => {
-                println!(
+                say!(
                     "  {}: present but fails verification ({}); removed, fetching again",
                     expected.name,
                     bad_reason(&e)
@@ -219,7 +235,7 @@ fn all_present(
     }
     if all {
         for name in good {
-            println!("  {name}: already present, verified");
+            say!("  {name}: already present, verified");
             report.present.push(name);
         }
     }
@@ -244,7 +260,7 @@ fn fetch_download(
     if options.force {
         remove_path(part.path());
     } else if let Ok(meta) = fs::metadata(part.path()) {
-        println!(
+        say!(
             "  {}: resuming an interrupted download ({} bytes already here)",
             download.remote_name,
             meta.len()
@@ -256,14 +272,14 @@ fn fetch_download(
     let mut resumed = part.path().exists();
     let mut urls = download.urls.iter().peekable();
     while let Some(url) = urls.peek().copied() {
-        println!("  {} <- {url}", download.remote_name);
+        say!("  {} <- {url}", download.remote_name);
         let outcome = match http.download(url, part.path(), &download.remote_name) {
             Ok(_) => install_download(spec, data_dir, target, download, part.path()),
             Err(DownloadError::Local { path, source }) => {
                 return Err(FetchError::io(&path, source))
             }
             Err(DownloadError::Source(why)) => {
-                eprintln!("  failed: {url}: {why}");
+                warn_line!("  failed: {url}: {why}");
                 failures.push((url.clone(), why));
                 remove_path(part.path());
                 resumed = false;
@@ -274,14 +290,14 @@ fn fetch_download(
         match outcome {
             Ok(()) => return Ok(()),
             Err(e) if e.is_bad_data() && resumed => {
-                eprintln!(
+                warn_line!(
                     "  rejected: {url}: {e}; the earlier partial download was stale, starting over"
                 );
                 remove_path(part.path());
                 resumed = false;
             }
             Err(e) if e.is_bad_data() => {
-                eprintln!("  rejected: {url}: {e}");
+                warn_line!("  rejected: {url}: {e}");
                 failures.push((url.clone(), e.to_string()));
                 remove_path(part.path());
                 urls.next();
@@ -307,17 +323,17 @@ fn install_download(
     let label = download.remote_name.as_str();
     if let Some(digest) = &download.archive_digest {
         check_digest(part, digest, label)?;
-        println!("  {label}: {} verified", digest.algorithm());
+        say!("  {label}: {} verified", digest.algorithm());
     }
     match &download.unpack {
         Unpack::Gunzip(expected) => {
             let how = install_file(part, target, expected, &spec.foreign_sha256, &expected.name)?;
-            println!("  {}: installed, {}", expected.name, how.describe());
+            say!("  {}: installed, {}", expected.name, how.describe());
         }
         Unpack::TarGz { root, files } => {
             let verified = install_archive(part, data_dir, spec, root, files, label)?;
             for (expected, how) in files.iter().zip(verified) {
-                println!("  {}: installed, {}", expected.name, how.describe());
+                say!("  {}: installed, {}", expected.name, how.describe());
             }
         }
     }

@@ -34,7 +34,7 @@ pub fn file_status(spec: &DatasetSpec, target: &Path, expected: &Expected) -> Fi
 /// Prints what `--list` shows for one data set.
 pub fn print_list(spec: &DatasetSpec, data_dir: &Path) {
     let target = data_dir.join(&spec.subdir);
-    println!(
+    say!(
         "{} ({}) in {}:",
         spec.kind.display_name(),
         spec.kind.name(),
@@ -48,10 +48,10 @@ pub fn print_list(spec: &DatasetSpec, data_dir: &Path) {
             FileStatus::Bad(e) => format!("present but BAD: {}", bad_reason(&e)),
         };
         all_good &= state.starts_with("present,");
-        println!("  {:<26} {state}", expected.name);
+        say!("  {:<26} {state}", expected.name);
     }
     if !all_good {
-        println!("  -> {}", spec.kind.fetch_hint());
+        say!("  -> {}", spec.kind.fetch_hint());
     }
 }
 
