@@ -3,6 +3,7 @@
 //! Each task lives in its own module tree; this file only parses the command line and
 //! dispatches to it.
 
+mod bench;
 mod fetch;
 
 use std::error::Error;
@@ -29,12 +30,19 @@ struct Cli {
 enum Command {
     /// Download (or import with --from), verify and unpack the data sets the loaders read.
     FetchData(fetch::FetchArgs),
+    /// Run the W1-W7 benchmark workloads, optionally side by side with PyTorch or numpy.
+    Bench(bench::BenchArgs),
+    /// (internal) The fresh process of workload W6; prints one JSON result.
+    #[command(hide = true)]
+    BenchLoadChild(bench::LoadChildArgs),
 }
 
 /// Runs one task.
 fn run(command: Command) -> Result<(), Box<dyn Error>> {
     match command {
         Command::FetchData(args) => fetch::run(&args)?,
+        Command::Bench(args) => bench::run(&args)?,
+        Command::BenchLoadChild(args) => bench::load_child(&args)?,
     }
     Ok(())
 }

@@ -45,12 +45,13 @@ impl TrainCallback for Progress {
         self.seen += stats.batch_size;
         let (loss, acc) = (self.loss_sum / self.seen as f64, self.correct / self.seen as f64);
         let rate = stats.images_seen as f64 / stats.elapsed.as_secs_f64().max(1e-9);
+        let stop = self.stop.load(Ordering::SeqCst);
         let bar = self.bar_for(stats);
         bar.set_position(stats.batch as u64 + 1);
         if stats.batch % 8 == 0 || Some(stats.batch + 1) == stats.batches_per_epoch {
             bar.set_message(format!("loss {loss:.4} acc {:.2}% {rate:.0} img/s", acc * 100.0));
         }
-        if self.stop.load(Ordering::SeqCst) {
+        if stop {
             bar.abandon_with_message("interrupted: stopping after this batch".to_string());
             self.bar = None;
             return Control::Stop;

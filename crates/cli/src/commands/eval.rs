@@ -52,7 +52,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
             "samples": confusion.total(),
             "accuracy": confusion.accuracy(),
             "per_class_accuracy": per_class,
-            "confusion_matrix": confusion.matrix(),
+            "confusion_matrix": confusion.rows(),
         });
         println!("{}", serde_json::to_string(&value)?);
         return Ok(());
@@ -67,10 +67,13 @@ pub fn run(args: &EvalArgs) -> CliResult {
     );
     println!("\n{:>12}  {:>8}", "class", "accuracy");
     for (name, acc) in names.iter().zip(&per_class) {
-        println!("{name:>12}  {:>7.2}%", acc * 100.0);
+        match acc {
+            Some(acc) => println!("{name:>12}  {:>7.2}%", acc * 100.0),
+            None => println!("{name:>12}  {:>8}", "no images"),
+        }
     }
     println!("\nconfusion matrix (rows: true class, columns: predicted)");
-    let matrix = confusion.matrix();
+    let matrix = confusion.rows();
     print!("{:>12}", "");
     for j in 0..matrix.len() {
         print!(" {j:>5}");
