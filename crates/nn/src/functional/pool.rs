@@ -77,7 +77,7 @@ fn for_planes(
 /// 2-D max pooling, PyTorch's `F.max_pool2d` (dilation 1, floor mode), as one fused op.
 ///
 /// `x` is `[N, C, H, W]`; padding counts as `-inf`. Each window's first maximum (in row-major
-/// order; a NaN wins, as in PyTorch) is remembered, and the backward sends the gradient to it.
+/// order; a NaN takes over, as in PyTorch's kernel) is remembered, and the backward sends the gradient to it.
 ///
 /// ```
 /// use neurite_nn::functional::max_pool2d;
@@ -106,18 +106,13 @@ pub fn max_pool2d(x: &Tensor, kernel: impl Into<Size2>, stride: impl Into<Size2>
                 let mut best = f32::NEG_INFINITY;
                 let mut best_i = h0 * g.w + w0;
                 for ih in h0..h1 {
-                    let row = &xi[ih * g.w..(ih + 1) * g.w];
-                    for (iw, &v) in row.iter().enumerate().take(w1).skip(w0) {
-                        if v > best || v.is_nan() {
-                            best = v;
-                            best_i = ih * g.w + iw;
-                            if v.is_nan() {
-                                break;
-                            }
-                        }
-                    }
-                    if best.is_nan() {
-                        break;
+                    let base = ih * g.w;
+                    for (iw, &v) in xi[base + w0..base + w1].iter().enumerate() {
+                        // PyTorch's rule: a larger value or any NaN takes over.
+                        // Branch-free select: random data would mispredict a branch half the time.
+                        let take = (v > best) | v.is_nan();
+                        best = if take { v } else { best };
+                        best_i = if take { base + w0 + iw } else { best_i };
                     }
                 }
                 yo[oh * g.ow + ow] = best;
