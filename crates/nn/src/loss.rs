@@ -161,7 +161,7 @@ pub fn binary_cross_entropy_with_logits(logits: &Tensor, targets: &Tensor) -> Te
 /// let x = Tensor::from_vec(vec![0.0, 100.0], &[2]).unwrap();
 /// let t = Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap();
 /// let l = binary_cross_entropy_with_logits_with(&x, &t, Reduction::None).to_vec();
-/// assert!((l[0] - 2f32.ln()).abs() < 1e-6 && l[1] == 0.0);
+/// assert!((l[0] - 2f32.ln()).abs() < 1e-6 && l[1] < 1e-30); // no overflow at x = 100
 /// ```
 ///
 /// # Panics
