@@ -3,7 +3,7 @@
 //!
 //! Work is done one image at a time, so the column matrix (`[C·kh·kw, OH·OW]`) exists for one
 //! image per worker, never for the whole batch. Images run in parallel on rayon's pool. The
-//! weight and bias gradients are reduced over fixed chunks of [`CHUNK`] images, each chunk
+//! weight and bias gradients are reduced over fixed chunks of 4 images, each chunk
 //! summed in image order, then the chunk partials summed in chunk order: the result is
 //! bit-identical whatever the number of threads.
 
