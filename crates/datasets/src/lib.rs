@@ -13,6 +13,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), neurite_datasets::DatasetError> {
+//! # #[cfg(feature = "embedded-mnist")] {
 //! use neurite_datasets::{data_dir::resolve_data_dir, mnist, DataLoader};
 //!
 //! // The full MNIST from the data directory if it is there, else the embedded sample.
@@ -33,6 +34,7 @@
 //! let ((x_train, y_train), _) = data.into_keras();
 //! assert_eq!(x_train.shape()[1..], [28, 28]);
 //! assert_eq!(y_train.len(), x_train.len());
+//! # }
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

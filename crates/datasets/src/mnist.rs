@@ -4,9 +4,9 @@
 //! ```
 //! # fn main() -> Result<(), neurite_datasets::DatasetError> {
 //! use neurite_datasets::mnist::{self, MnistSource};
+//! # #[cfg(feature = "embedded-mnist")] {
 //! let dir = std::env::temp_dir().join("neurite-doc-no-such-dir");
 //! let (data, source) = mnist::load_or_embedded(&dir)?;
-//! # #[cfg(feature = "embedded-mnist")] {
 //! assert_eq!(source, MnistSource::Embedded);
 //! assert_eq!(data.train.len(), 10_000);
 //! # }

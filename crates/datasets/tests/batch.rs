@@ -276,3 +276,23 @@ fn an_epoch_of_embedded_mnist_covers_every_image_once() {
     }
     assert_eq!(count, 10_000);
 }
+
+#[test]
+fn the_fast_path_matches_the_lookup_table_bit_for_bit() {
+    let src: Vec<u8> = (0..3 * 256).map(|k| (k % 256) as u8).collect();
+    for norm in [
+        Normalize::Unit,
+        Normalize::None,
+        Normalize::MeanStd {
+            mean: vec![0.49, 0.48, 0.45],
+            std: vec![0.247, 0.243, 0.261],
+        },
+    ] {
+        let lut = norm.lut(3);
+        let (mut fast, mut table) = (vec![0f32; src.len()], vec![0f32; src.len()]);
+        norm.apply(&src, 3, &mut fast);
+        Transform::IDENTITY.apply(&src, [3, 16, 16], &lut, &mut table);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&table), "{norm:?}");
+    }
+}

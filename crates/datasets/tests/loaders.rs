@@ -4,7 +4,7 @@ mod common;
 
 use neurite_datasets::catalog::{CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_FILES};
 use neurite_datasets::cifar::CIFAR_IMAGE_LEN;
-use neurite_datasets::{cifar10, cifar100, fashion_mnist, load, mnist, DatasetKind, MnistSource};
+use neurite_datasets::{cifar10, cifar100, fashion_mnist, load, mnist, DatasetKind};
 
 #[test]
 fn mnist_from_files_is_zero_copy_with_keras_shapes() {
@@ -151,7 +151,7 @@ fn embedded_sample_is_the_real_mnist_subset() {
 fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
     let dir = tempfile::tempdir().unwrap();
     let (data, source) = mnist::load_or_embedded(dir.path()).unwrap();
-    assert_eq!(source, MnistSource::Embedded);
+    assert_eq!(source, neurite_datasets::MnistSource::Embedded);
     assert!(source.is_embedded());
     assert!(source.to_string().contains("using the embedded sample"));
     assert!(source.to_string().contains("cargo xtask fetch-data mnist"));
@@ -165,7 +165,10 @@ fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
 
     common::write_mnist_dir(dir.path(), "mnist", 6, 4);
     let (data, source) = mnist::load_or_embedded(dir.path()).unwrap();
-    assert_eq!(source, MnistSource::Files(dir.path().join("mnist")));
+    assert_eq!(
+        source,
+        neurite_datasets::MnistSource::Files(dir.path().join("mnist"))
+    );
     assert_eq!(data.train.len(), 6);
 }
 

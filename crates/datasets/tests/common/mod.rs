@@ -49,13 +49,13 @@ pub fn cifar_pixels(first: usize, n: usize) -> Vec<u8> {
 pub fn write_cifar10_dir(data_dir: &Path, per_file: usize, test: usize) {
     let dir = data_dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&dir).unwrap();
-    for f in 0..5 {
+    for (f, name) in CIFAR10_FILES[..5].iter().enumerate() {
         let first = f * per_file;
         let labels: Vec<u8> = (first..first + per_file)
             .map(|i| ((i * 3) % 10) as u8)
             .collect();
         write_cifar(
-            dir.join(CIFAR10_FILES[f]),
+            dir.join(name),
             CifarFormat::CIFAR10,
             &labels,
             &cifar_pixels(first, per_file),
