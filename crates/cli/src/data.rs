@@ -35,7 +35,7 @@ pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>, announce: boo
             mnist::MnistSource::Files(path) => Opened { data, files: Some(path) },
             mnist::MnistSource::Embedded => {
                 if announce {
-                    eprintln!("note: no MNIST files in {}; {source}", dir.join(kind.subdir()).display());
+                    println!("note: no MNIST files in {}; {source}", dir.join(kind.subdir()).display());
                 }
                 Opened { data, files: None }
             }

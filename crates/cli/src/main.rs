@@ -20,7 +20,18 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print normally and exit 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // Usage errors: one line on stderr, exit code 2.
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim();
+            eprintln!("{first} (see `neurite --help`)");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Info(args) => commands::info::run(&args),
         Command::Show(args) => commands::show::run(&args),
