@@ -48,7 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hidden = dense.forward(&batch.images);
     let out = linear.forward(&hidden);
     println!("input batch:  {:?}", batch.images.shape());
-    println!("after Dense:  {:?} (kernel {:?})", hidden.shape(), dense.kernel().map(|k| k.shape()));
+    println!(
+        "after Dense:  {:?} (kernel {:?})",
+        hidden.shape(),
+        dense.kernel().map(|k| k.shape())
+    );
     println!("after Linear: {:?} (weight {:?})", out.shape(), linear.weight.shape());
     Ok(())
 }

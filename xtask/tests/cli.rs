@@ -38,23 +38,13 @@ fn shared(sub: &str) -> Option<PathBuf> {
 fn unknown_data_set_is_a_usage_error() {
     let out = xtask(&["fetch-data", "imagenet"]);
     assert!(!out.status.success());
-    assert!(
-        text(&out).1.contains("unknown data set `imagenet`"),
-        "{:?}",
-        text(&out)
-    );
+    assert!(text(&out).1.contains("unknown data set `imagenet`"), "{:?}", text(&out));
 }
 
 #[test]
 fn mirror_must_be_http() {
     let data = tempfile::tempdir().unwrap();
-    let out = xtask(&[
-        "fetch-data",
-        "--data-dir",
-        s(data.path()),
-        "--mirror",
-        "ftp://x/",
-    ]);
+    let out = xtask(&["fetch-data", "--data-dir", s(data.path()), "--mirror", "ftp://x/"]);
     assert!(!out.status.success());
     let (_, err) = text(&out);
     assert_eq!(
@@ -67,19 +57,10 @@ fn mirror_must_be_http() {
 fn data_dir_that_is_a_file_is_a_clear_error() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let from = tempfile::tempdir().unwrap();
-    let out = xtask(&[
-        "fetch-data",
-        "--data-dir",
-        s(file.path()),
-        "--from",
-        s(from.path()),
-    ]);
+    let out = xtask(&["fetch-data", "--data-dir", s(file.path()), "--from", s(from.path())]);
     assert_eq!(out.status.code(), Some(1));
     let (_, err) = text(&out);
-    assert!(
-        err.starts_with("error: ") && !err.contains("panicked"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: ") && !err.contains("panicked"), "{err}");
 }
 
 #[test]
@@ -97,17 +78,12 @@ fn from_with_a_wrong_file_fails_and_installs_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let (_, err) = text(&out);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_default();
+    let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
     assert!(
         line.contains("train-images-idx3-ubyte: SHA-256 mismatch: expected ba891046"),
         "{err}"
     );
-    let left: Vec<_> = std::fs::read_dir(data.path().join("mnist"))
-        .unwrap()
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(data.path().join("mnist")).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -117,14 +93,8 @@ fn list_shows_missing_files_and_the_hint() {
     let out = xtask(&["fetch-data", "--list", "--data-dir", s(data.path())]);
     assert!(out.status.success());
     let (stdout, _) = text(&out);
-    assert!(
-        stdout.contains("train-images-idx3-ubyte    missing"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("cargo xtask fetch-data cifar100"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("train-images-idx3-ubyte    missing"), "{stdout}");
+    assert!(stdout.contains("cargo xtask fetch-data cifar100"), "{stdout}");
 }
 
 #[test]
@@ -134,31 +104,12 @@ fn imports_the_shared_mnist_copy_then_finds_it_verified() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let args = [
-        "fetch-data",
-        "mnist",
-        "--from",
-        s(&mnist),
-        "--data-dir",
-        s(data.path()),
-    ];
+    let args = ["fetch-data", "mnist", "--from", s(&mnist), "--data-dir", s(data.path())];
     let out = xtask(&args);
     assert!(out.status.success(), "{:?}", text(&out));
     assert_eq!(text(&out).0.matches("SHA-256 verified").count(), 4);
     let again = xtask(&args);
-    assert_eq!(
-        text(&again).0.matches("already present, verified").count(),
-        4
-    );
-    let list = xtask(&[
-        "fetch-data",
-        "mnist",
-        "--list",
-        "--data-dir",
-        s(data.path()),
-    ]);
-    assert_eq!(
-        text(&list).0.matches("present, SHA-256 verified").count(),
-        4
-    );
+    assert_eq!(text(&again).0.matches("already present, verified").count(), 4);
+    let list = xtask(&["fetch-data", "mnist", "--list", "--data-dir", s(data.path())]);
+    assert_eq!(text(&list).0.matches("present, SHA-256 verified").count(), 4);
 }

@@ -8,7 +8,9 @@ use neurite_datasets::catalog::DatasetKind;
 /// neurite: deep learning on the CPU, from the first MNIST digit to a trained CNN.
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, propagate_version = true)]
-#[command(after_help = "Examples:\n  neurite train                       # MLP on the embedded MNIST sample\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png")]
+#[command(
+    after_help = "Examples:\n  neurite train                       # MLP on the embedded MNIST sample\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -22,16 +24,24 @@ pub enum Command {
     #[command(after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data")]
     Info(InfoArgs),
     /// Draw samples in the terminal or write them to a PNG grid.
-    #[command(after_help = "Examples:\n  neurite show mnist --index 0\n  neurite show cifar10 --count 8 --split test\n  neurite show mnist --count 64 --png grid.png")]
+    #[command(
+        after_help = "Examples:\n  neurite show mnist --index 0\n  neurite show cifar10 --count 8 --split test\n  neurite show mnist --count 64 --png grid.png"
+    )]
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
-    #[command(after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01")]
+    #[command(
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
+    )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
-    #[command(after_help = "Examples:\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite eval --weights torch_model.safetensors --dataset mnist --model mlp --hidden 128 --json")]
+    #[command(
+        after_help = "Examples:\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite eval --weights torch_model.safetensors --dataset mnist --model mlp --hidden 128 --json"
+    )]
     Eval(EvalArgs),
     /// Classify image files (PNG, JPEG, PGM) with saved weights.
-    #[command(after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg")]
+    #[command(
+        after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg"
+    )]
     Predict(PredictArgs),
 }
 

@@ -32,17 +32,26 @@ pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>, announce: boo
     if kind == DatasetKind::Mnist {
         let (data, source) = mnist::load_or_embedded(&dir).map_err(describe)?;
         return Ok(match source {
-            mnist::MnistSource::Files(path) => Opened { data, files: Some(path) },
+            mnist::MnistSource::Files(path) => Opened {
+                data,
+                files: Some(path),
+            },
             mnist::MnistSource::Embedded => {
                 if announce {
-                    println!("note: no MNIST files in {}; {source}", dir.join(kind.subdir()).display());
+                    println!(
+                        "note: no MNIST files in {}; {source}",
+                        dir.join(kind.subdir()).display()
+                    );
                 }
                 Opened { data, files: None }
             }
         });
     }
     let data = neurite_datasets::load(kind, &dir).map_err(describe)?;
-    Ok(Opened { data, files: Some(dir.join(kind.subdir())) })
+    Ok(Opened {
+        data,
+        files: Some(dir.join(kind.subdir())),
+    })
 }
 
 /// One line for a data-set error (the datasets crate already names the file and the problem).

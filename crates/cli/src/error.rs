@@ -12,12 +12,18 @@ pub struct CliError {
 impl CliError {
     /// A runtime failure (exit code 1).
     pub fn new(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), usage: false }
+        CliError {
+            message: message.into(),
+            usage: false,
+        }
     }
 
     /// A usage mistake the parser could not catch (exit code 2).
     pub fn usage(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), usage: true }
+        CliError {
+            message: message.into(),
+            usage: true,
+        }
     }
 
     /// The process exit code for this error.

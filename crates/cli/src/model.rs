@@ -41,9 +41,8 @@ pub fn spec_for_file(
     let recorded = metadata.get(DATASET_KEY).and_then(|d| d.parse::<DatasetKind>().ok());
     if args.model.is_none() {
         if let Some(text) = metadata.get(METADATA_KEY) {
-            let spec = ModelSpec::from_metadata(text).map_err(|e| {
-                CliError::new(format!("{}: bad `{METADATA_KEY}` metadata: {e}", weights.display()))
-            })?;
+            let spec = ModelSpec::from_metadata(text)
+                .map_err(|e| CliError::new(format!("{}: bad `{METADATA_KEY}` metadata: {e}", weights.display())))?;
             return Ok((spec, recorded));
         }
         if args.hidden.is_none() {

@@ -6,6 +6,13 @@ use plotters::prelude::*;
 
 use crate::metrics_file::EpochRecord;
 
+/// One chart: its area, its title, and its train and test series.
+type Panel<'a, 'b> = (
+    &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    &'static str,
+    [(&'static str, Vec<(f64, f64)>); 2],
+);
+
 /// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`.
 pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
     let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
@@ -15,11 +22,26 @@ pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
     let n = epochs.len().max(1) as f64;
     let xs: Vec<f64> = epochs.iter().map(|e| e.epoch as f64).collect();
     let series = |f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
-        xs.iter().zip(epochs).map(|(&x, e)| (x, f(e))).filter(|p| p.1.is_finite()).collect()
+        xs.iter()
+            .zip(epochs)
+            .map(|(&x, e)| (x, f(e)))
+            .filter(|p| p.1.is_finite())
+            .collect()
     };
-    let panels: [(&DrawingArea<SVGBackend, _>, &str, [(&str, Vec<(f64, f64)>); 2]); 2] = [
-        (&left, "loss", [("train", series(|e| e.train_loss)), ("test", series(|e| e.test_loss))]),
-        (&right, "accuracy", [("train", series(|e| e.train_accuracy)), ("test", series(|e| e.test_accuracy))]),
+    let panels: [Panel<'_, '_>; 2] = [
+        (
+            &left,
+            "loss",
+            [("train", series(|e| e.train_loss)), ("test", series(|e| e.test_loss))],
+        ),
+        (
+            &right,
+            "accuracy",
+            [
+                ("train", series(|e| e.train_accuracy)),
+                ("test", series(|e| e.test_accuracy)),
+            ],
+        ),
     ];
     for (area, title, lines) in panels {
         let (lo, hi) = lines
@@ -35,16 +57,28 @@ pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
             .y_label_area_size(48)
             .build_cartesian_2d(0.5f64..n + 0.5, (lo - pad)..(hi + pad))
             .map_err(|e| fail(&e))?;
-        chart.configure_mesh().x_desc("epoch").y_desc(title).draw().map_err(|e| fail(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(title)
+            .draw()
+            .map_err(|e| fail(&e))?;
         for ((name, pts), color) in lines.into_iter().zip([BLUE, RED]) {
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| fail(&e))?
                 .label(name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(|e| fail(&e))?;
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| fail(&e))?;
         }
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(|e| fail(&e))?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()
+            .map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
 }

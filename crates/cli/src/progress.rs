@@ -20,7 +20,14 @@ pub struct Progress {
 impl Progress {
     /// Progress for `epochs` epochs; `stop` is set by the Ctrl-C handler.
     pub fn new(epochs: usize, stop: Arc<AtomicBool>) -> Progress {
-        Progress { bar: None, epochs, stop, loss_sum: 0.0, correct: 0.0, seen: 0 }
+        Progress {
+            bar: None,
+            epochs,
+            stop,
+            loss_sum: 0.0,
+            correct: 0.0,
+            seen: 0,
+        }
     }
 
     fn bar_for(&mut self, stats: &BatchStats) -> &ProgressBar {
@@ -48,7 +55,7 @@ impl TrainCallback for Progress {
         let stop = self.stop.load(Ordering::SeqCst);
         let bar = self.bar_for(stats);
         bar.set_position(stats.batch as u64 + 1);
-        if stats.batch % 8 == 0 || Some(stats.batch + 1) == stats.batches_per_epoch {
+        if stats.batch.is_multiple_of(8) || Some(stats.batch + 1) == stats.batches_per_epoch {
             bar.set_message(format!("loss {loss:.4} acc {:.2}% {rate:.0} img/s", acc * 100.0));
         }
         if stop {

@@ -37,7 +37,11 @@ pub fn to_terminal(img: &Pixels<'_>) -> Vec<String> {
         let mut line = String::new();
         for x in 0..img.width {
             let [r, g, b] = img.rgb(y, x);
-            let [r2, g2, b2] = if y + 1 < img.height { img.rgb(y + 1, x) } else { [0, 0, 0] };
+            let [r2, g2, b2] = if y + 1 < img.height {
+                img.rgb(y + 1, x)
+            } else {
+                [0, 0, 0]
+            };
             line.push_str(&format!("\x1b[38;2;{r};{g};{b}m\x1b[48;2;{r2};{g2};{b2}m▀"));
         }
         line.push_str("\x1b[0m");

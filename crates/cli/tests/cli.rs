@@ -50,7 +50,10 @@ fn info_prints_the_lesson_shapes_from_the_embedded_sample() {
     let out = stdout(&o);
     assert!(out.contains("MNIST Dataset: Train - (10000, 28, 28)"), "{out}");
     assert!(out.contains("MNIST Dataset: Test - (2000, 28, 28)"), "{out}");
-    assert!(out.contains("embedded sample") && out.contains("cargo xtask fetch-data mnist"), "{out}");
+    assert!(
+        out.contains("embedded sample") && out.contains("cargo xtask fetch-data mnist"),
+        "{out}"
+    );
     // Per-class counts of the real sample add up to the split sizes.
     let train_total: usize = out
         .lines()
@@ -69,7 +72,14 @@ fn train_writes_model_metrics_and_curves_then_eval_and_predict_use_them() {
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap();
     let epoch = &metrics["epochs"][0];
-    for key in ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"] {
+    for key in [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "seconds",
+    ] {
         assert!(epoch.get(key).is_some(), "metrics.json lacks {key}: {metrics}");
     }
     let acc = epoch["test_accuracy"].as_f64().unwrap();
@@ -79,22 +89,46 @@ fn train_writes_model_metrics_and_curves_then_eval_and_predict_use_them() {
     assert!(svg.starts_with("<svg") && svg.contains("accuracy"), "curves.svg");
 
     // eval --json: the architecture comes from the file's metadata.
-    let o = neurite(&["eval", "--weights", weights.to_str().unwrap(), "--dataset", "mnist", "--json"], dir.path());
+    let o = neurite(
+        &[
+            "eval",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--dataset",
+            "mnist",
+            "--json",
+        ],
+        dir.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let eval_acc = report["accuracy"].as_f64().unwrap();
-    assert!((eval_acc - acc).abs() < 1e-6, "eval {eval_acc} vs training's test accuracy {acc}");
+    assert!(
+        (eval_acc - acc).abs() < 1e-6,
+        "eval {eval_acc} vs training's test accuracy {acc}"
+    );
     assert_eq!(report["per_class_accuracy"].as_array().unwrap().len(), 10);
     let matrix = report["confusion_matrix"].as_array().unwrap();
-    let total: u64 = matrix.iter().flat_map(|r| r.as_array().unwrap()).map(|v| v.as_u64().unwrap()).sum();
+    let total: u64 = matrix
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 2000);
 
     // predict: a test digit written as a PGM (MNIST polarity, no inversion needed).
     let o = neurite(&["show", "mnist", "--split", "test", "--index", "0"], dir.path());
-    assert!(stdout(&o).contains("label 7"), "the first MNIST test digit is a 7: {}", stdout(&o));
+    assert!(
+        stdout(&o).contains("label 7"),
+        "the first MNIST test digit is a 7: {}",
+        stdout(&o)
+    );
     let pgm = dir.path().join("digit.pgm");
     write_test_digit_pgm(&pgm);
-    let o = neurite(&["predict", "--weights", weights.to_str().unwrap(), pgm.to_str().unwrap()], dir.path());
+    let o = neurite(
+        &["predict", "--weights", weights.to_str().unwrap(), pgm.to_str().unwrap()],
+        dir.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let line = stdout(&o);
     assert!(line.contains("digit.pgm: 7 "), "top-1 should be 7: {line}");
@@ -137,13 +171,21 @@ fn usage_errors_exit_2_with_one_line() {
     assert_fails(&neurite(&["train", "--model", "resnet"], dir.path()), 2, &["resnet"]);
     assert_fails(&neurite(&["train", "--epochs", "0"], dir.path()), 2, &["--epochs"]);
     assert_fails(&neurite(&["train", "--hidden", "12,x"], dir.path()), 2, &["x"]);
-    assert_fails(&neurite(&["show", "mnist", "--index", "99999"], dir.path()), 2, &["99999"]);
+    assert_fails(
+        &neurite(&["show", "mnist", "--index", "99999"], dir.path()),
+        2,
+        &["99999"],
+    );
 }
 
 #[test]
 fn missing_data_for_other_sets_prints_the_fetch_hint() {
     let dir = tempfile::tempdir().unwrap();
-    assert_fails(&neurite(&["info", "cifar10"], dir.path()), 1, &["cargo xtask fetch-data cifar10"]);
+    assert_fails(
+        &neurite(&["info", "cifar10"], dir.path()),
+        1,
+        &["cargo xtask fetch-data cifar10"],
+    );
 }
 
 #[test]
@@ -151,7 +193,12 @@ fn damaged_data_directory_is_reported_with_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let mnist = dir.path().join("no-data/mnist");
     std::fs::create_dir_all(&mnist).unwrap();
-    for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+    for name in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
         // A valid header promising 100 images of 28x28, with the data cut short.
         let mut bytes = vec![0, 0, 8, if name.contains("images") { 3 } else { 1 }];
         bytes.extend(100u32.to_be_bytes());
@@ -162,7 +209,11 @@ fn damaged_data_directory_is_reported_with_the_file() {
         bytes.extend([0u8; 10]);
         std::fs::write(mnist.join(name), bytes).unwrap();
     }
-    assert_fails(&neurite(&["info", "mnist"], dir.path()), 1, &["train-images-idx3-ubyte"]);
+    assert_fails(
+        &neurite(&["info", "mnist"], dir.path()),
+        1,
+        &["train-images-idx3-ubyte"],
+    );
 }
 
 #[test]
@@ -171,21 +222,40 @@ fn bad_weights_files_are_clear_errors() {
     let weights = train_small(dir.path());
     let w = weights.to_str().unwrap();
     // Missing.
-    assert_fails(&neurite(&["eval", "--weights", "nope.safetensors"], dir.path()), 1, &["nope.safetensors"]);
+    assert_fails(
+        &neurite(&["eval", "--weights", "nope.safetensors"], dir.path()),
+        1,
+        &["nope.safetensors"],
+    );
     // Truncated.
     let bytes = std::fs::read(&weights).unwrap();
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    assert_fails(&neurite(&["eval", "--weights", cut.to_str().unwrap()], dir.path()), 1, &["cut.safetensors"]);
+    assert_fails(
+        &neurite(&["eval", "--weights", cut.to_str().unwrap()], dir.path()),
+        1,
+        &["cut.safetensors"],
+    );
     // Another architecture than the flags say.
     assert_fails(
-        &neurite(&["eval", "--weights", w, "--model", "mlp", "--hidden", "64"], dir.path()),
+        &neurite(
+            &["eval", "--weights", w, "--model", "mlp", "--hidden", "64"],
+            dir.path(),
+        ),
         1,
         &["0.weight"],
     );
     // Not an image.
     let junk = dir.path().join("junk.png");
     std::fs::write(&junk, b"definitely not a png").unwrap();
-    assert_fails(&neurite(&["predict", "--weights", w, junk.to_str().unwrap()], dir.path()), 1, &["junk.png"]);
-    assert_fails(&neurite(&["predict", "--weights", w, "missing.png"], dir.path()), 1, &["missing.png"]);
+    assert_fails(
+        &neurite(&["predict", "--weights", w, junk.to_str().unwrap()], dir.path()),
+        1,
+        &["junk.png"],
+    );
+    assert_fails(
+        &neurite(&["predict", "--weights", w, "missing.png"], dir.path()),
+        1,
+        &["missing.png"],
+    );
 }

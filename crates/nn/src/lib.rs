@@ -16,8 +16,8 @@ pub mod sequential;
 pub mod serialize;
 pub mod train;
 
-pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};
 pub use functional::Size2;
+pub use layers::activation::{Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, UnknownActivation, GELU};
 pub use layers::batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use layers::conv::{Conv2d, Conv2dConfig};
 pub use layers::dense::Dense;

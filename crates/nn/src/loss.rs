@@ -115,7 +115,9 @@ pub fn cross_entropy_with(logits: &Tensor, targets: &[usize], reduction: Reducti
             row[targets[i]] -= 1.0 - eps;
             row.iter_mut().for_each(|v| *v = (*v - off) * s);
         }
-        vec![Some(ArrayD::from_shape_vec(IxDyn(&[b, c]), grad).expect("logits shape"))]
+        vec![Some(
+            ArrayD::from_shape_vec(IxDyn(&[b, c]), grad).expect("logits shape"),
+        )]
     })
 }
 
@@ -133,7 +135,10 @@ pub fn mse_loss(pred: &Tensor, target: &Tensor) -> Tensor {
 /// When the shapes differ (naming `mse_loss` and both shapes).
 pub fn mse_loss_with(pred: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
     let (ps, ts) = (pred.shape(), target.shape());
-    assert!(ps == ts, "mse_loss: prediction shape {ps:?} differs from target shape {ts:?}");
+    assert!(
+        ps == ts,
+        "mse_loss: prediction shape {ps:?} differs from target shape {ts:?}"
+    );
     let sq = (pred - target).square();
     match reduction {
         Reduction::Mean => sq.mean(),
@@ -178,8 +183,11 @@ pub fn binary_cross_entropy_with_logits_with(logits: &Tensor, targets: &Tensor, 
     let n = xd.len();
     let x_sl = xd.as_slice().expect("standard layout");
     let t_sl = td.as_slice().expect("standard layout");
-    let losses: Vec<f32> =
-        x_sl.iter().zip(t_sl).map(|(&x, &t)| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p()).collect();
+    let losses: Vec<f32> = x_sl
+        .iter()
+        .zip(t_sl)
+        .map(|(&x, &t)| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p())
+        .collect();
     let value = match reduction {
         Reduction::Mean => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>() / n.max(1) as f32),
         Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>()),
@@ -196,7 +204,9 @@ pub fn binary_cross_entropy_with_logits_with(logits: &Tensor, targets: &Tensor, 
         let sc = |i: usize| scales[i];
         let gx = needs[0].then(|| {
             let t_sl = td.as_slice().expect("standard layout");
-            let v: Vec<f32> = (0..n).map(|i| (1.0 / (1.0 + (-x_sl[i]).exp()) - t_sl[i]) * sc(i)).collect();
+            let v: Vec<f32> = (0..n)
+                .map(|i| (1.0 / (1.0 + (-x_sl[i]).exp()) - t_sl[i]) * sc(i))
+                .collect();
             ArrayD::from_shape_vec(IxDyn(&shape), v).expect("shape")
         });
         let gt = needs[1].then(|| {

@@ -22,7 +22,10 @@ use neurite_tensor::Tensor;
 /// When `logits` is not 2-D.
 pub fn predictions(logits: &Tensor) -> Vec<usize> {
     let shape = logits.shape();
-    assert!(shape.len() == 2, "predictions: expected logits [B, C], got shape {shape:?}");
+    assert!(
+        shape.len() == 2,
+        "predictions: expected logits [B, C], got shape {shape:?}"
+    );
     logits.argmax(1)
 }
 
@@ -67,7 +70,10 @@ pub struct ConfusionMatrix {
 impl ConfusionMatrix {
     /// An empty matrix for `classes` classes.
     pub fn new(classes: usize) -> ConfusionMatrix {
-        ConfusionMatrix { classes, counts: vec![0; classes * classes] }
+        ConfusionMatrix {
+            classes,
+            counts: vec![0; classes * classes],
+        }
     }
 
     /// The number of classes.
@@ -155,7 +161,12 @@ impl ConfusionMatrix {
 impl fmt::Display for ConfusionMatrix {
     /// A text table: one row per true class, one column per predicted class.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(self.classes.to_string().len());
+        let width = self
+            .counts
+            .iter()
+            .max()
+            .map_or(1, |m| m.to_string().len())
+            .max(self.classes.to_string().len());
         write!(f, "{:>w$} |", "t\\p", w = width.max(3))?;
         for p in 0..self.classes {
             write!(f, " {p:>width$}")?;

@@ -104,22 +104,36 @@ pub enum ModelSpecError {
 impl ModelSpec {
     /// W1: `784 -> 128 -> ReLU -> 10`.
     pub fn w1() -> ModelSpec {
-        ModelSpec::Mlp { input: 784, hidden: vec![128], classes: 10 }
+        ModelSpec::Mlp {
+            input: 784,
+            hidden: vec![128],
+            classes: 10,
+        }
     }
 
     /// W2: `784 -> 512 -> ReLU -> 512 -> ReLU -> 10`.
     pub fn w2() -> ModelSpec {
-        ModelSpec::Mlp { input: 784, hidden: vec![512, 512], classes: 10 }
+        ModelSpec::Mlp {
+            input: 784,
+            hidden: vec![512, 512],
+            classes: 10,
+        }
     }
 
     /// W3: the MNIST CNN on `[1, 28, 28]`, 10 classes.
     pub fn w3() -> ModelSpec {
-        ModelSpec::MnistCnn { input: [1, 28, 28], classes: 10 }
+        ModelSpec::MnistCnn {
+            input: [1, 28, 28],
+            classes: 10,
+        }
     }
 
     /// W4: the CIFAR CNN on `[3, 32, 32]`, 10 classes.
     pub fn w4() -> ModelSpec {
-        ModelSpec::CifarCnn { input: [3, 32, 32], classes: 10 }
+        ModelSpec::CifarCnn {
+            input: [3, 32, 32],
+            classes: 10,
+        }
     }
 
     /// Parses a CLI model name (`mlp`, `mlp-wide`, `cnn`, `cifar-cnn`; also `mnist-cnn`) for a
@@ -154,17 +168,27 @@ impl ModelSpec {
                 let default: &[usize] = if name == "mlp" { &[128] } else { &[512, 512] };
                 let hidden = hidden.unwrap_or(default).to_vec();
                 if hidden.is_empty() || hidden.contains(&0) {
-                    return Err(ModelSpecError::BadHidden { model: name.clone(), hidden });
+                    return Err(ModelSpecError::BadHidden {
+                        model: name.clone(),
+                        hidden,
+                    });
                 }
                 let features: usize = input.iter().product();
                 if input.is_empty() || features == 0 {
                     return Err(bad_input("an MLP needs a non-empty input"));
                 }
-                ModelSpec::Mlp { input: features, hidden, classes }
+                ModelSpec::Mlp {
+                    input: features,
+                    hidden,
+                    classes,
+                }
             }
             "cnn" | "mnist-cnn" | "cifar-cnn" => {
                 if let Some(h) = hidden {
-                    return Err(ModelSpecError::BadHidden { model: name.clone(), hidden: h.to_vec() });
+                    return Err(ModelSpecError::BadHidden {
+                        model: name.clone(),
+                        hidden: h.to_vec(),
+                    });
                 }
                 let chw = match *input {
                     [c, h, w] => [c, h, w],
@@ -309,10 +333,17 @@ impl ModelSpec {
         let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
         match self {
             ModelSpec::Mlp { input, hidden, classes } => {
-                format!(r#"{{"model":"mlp","input":[{input}],"hidden":[{}],"classes":{classes}}}"#, list(hidden))
+                format!(
+                    r#"{{"model":"mlp","input":[{input}],"hidden":[{}],"classes":{classes}}}"#,
+                    list(hidden)
+                )
             }
             ModelSpec::MnistCnn { input, classes } | ModelSpec::CifarCnn { input, classes } => {
-                format!(r#"{{"model":"{}","input":[{}],"classes":{classes}}}"#, self.name(), list(input))
+                format!(
+                    r#"{{"model":"{}","input":[{}],"classes":{classes}}}"#,
+                    self.name(),
+                    list(input)
+                )
             }
         }
     }
@@ -326,7 +357,10 @@ impl ModelSpec {
     /// assert!(ModelSpec::from_metadata("{\"model\":\"mlp\"}").is_err());
     /// ```
     pub fn from_metadata(text: &str) -> Result<ModelSpec, ModelSpecError> {
-        let bad = |reason: String| ModelSpecError::BadMetadata { text: text.to_string(), reason };
+        let bad = |reason: String| ModelSpecError::BadMetadata {
+            text: text.to_string(),
+            reason,
+        };
         let fields = parse_flat_json(text).map_err(bad)?;
         let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         let model = match get("model") {
@@ -425,7 +459,10 @@ fn parse_flat_json(text: &str) -> Result<Vec<(String, Value)>, String> {
                 .ok_or_else(|| format!("expected a non-negative integer at byte {start}"))
         }
     }
-    let mut p = P { s: text.as_bytes(), i: 0 };
+    let mut p = P {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let mut out = Vec::new();
     p.eat(b'{')?;
     if p.peek() == Some(b'}') {

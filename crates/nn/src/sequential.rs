@@ -33,7 +33,8 @@ impl Sequential {
         Sequential { layers: Vec::new() }
     }
 
-    /// Appends a layer (builder style).
+    /// Appends a layer (builder style), like Keras' `Sequential.add`.
+    #[allow(clippy::should_implement_trait)] // named after Keras' `add`, not `std::ops::Add`
     pub fn add(mut self, layer: impl Module + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
@@ -92,7 +93,12 @@ impl Module for Sequential {
     }
 
     fn describe(&self) -> String {
-        let inner: Vec<String> = self.layers.iter().enumerate().map(|(i, l)| format!("  ({i}): {}", l.describe())).collect();
+        let inner: Vec<String> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("  ({i}): {}", l.describe()))
+            .collect();
         format!("Sequential(\n{}\n)", inner.join("\n"))
     }
 }

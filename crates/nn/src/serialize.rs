@@ -170,11 +170,7 @@ pub type Result<T> = std::result::Result<T, SerializeError>;
 /// # Errors
 /// [`SerializeError::Io`] when the file cannot be written, [`SerializeError::DuplicateName`]
 /// when the module reports one name twice.
-pub fn save(
-    module: &dyn Module,
-    path: impl AsRef<Path>,
-    metadata: &HashMap<String, String>,
-) -> Result<()> {
+pub fn save(module: &dyn Module, path: impl AsRef<Path>, metadata: &HashMap<String, String>) -> Result<()> {
     let mut named = module.named_parameters();
     named.extend(module.named_buffers());
     save_tensors(&named, path, metadata)
@@ -207,8 +203,7 @@ pub fn save_tensors(
         }
     }
     let mut meta = metadata.clone();
-    meta.entry("format".to_string())
-        .or_insert_with(|| "pt".to_string());
+    meta.entry("format".to_string()).or_insert_with(|| "pt".to_string());
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|source| match source {
         SafeTensorError::IoError(source) => SerializeError::Io {
             path: path.to_path_buf(),
@@ -258,13 +253,7 @@ pub fn load_into(module: &mut dyn Module, path: impl AsRef<Path>) -> Result<Meta
                 found: view.shape().to_vec(),
             });
         }
-        values.push(to_array(
-            path,
-            name,
-            view.dtype(),
-            view.shape(),
-            view.data(),
-        )?);
+        values.push(to_array(path, name, view.dtype(), view.shape(), view.data())?);
     }
     let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
     let mut names = file.names();
@@ -429,8 +418,7 @@ impl Header {
             path: path.to_path_buf(),
             reason,
         };
-        let text =
-            std::str::from_utf8(header).map_err(|_| bad("the header is not UTF-8".into()))?;
+        let text = std::str::from_utf8(header).map_err(|_| bad("the header is not UTF-8".into()))?;
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(format!("the header is not JSON: {e}")))?;
         let serde_json::Value::Object(entries) = json else {
@@ -477,13 +465,7 @@ impl Header {
 }
 
 /// Converts one tensor's little-endian bytes to an f32 array.
-fn to_array(
-    path: &Path,
-    name: &str,
-    dtype: Dtype,
-    shape: &[usize],
-    data: &[u8],
-) -> Result<ArrayD<f32>> {
+fn to_array(path: &Path, name: &str, dtype: Dtype, shape: &[usize], data: &[u8]) -> Result<ArrayD<f32>> {
     fn decode<const N: usize>(data: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
         data.chunks_exact(N)
             .map(|c| f(c.try_into().expect("chunk of N bytes")))
@@ -493,9 +475,7 @@ fn to_array(
         Dtype::F32 => decode::<4>(data, f32::from_le_bytes),
         Dtype::F64 => decode::<8>(data, |b| f64::from_le_bytes(b) as f32),
         Dtype::F16 => decode::<2>(data, |b| f16_to_f32(u16::from_le_bytes(b))),
-        Dtype::BF16 => decode::<2>(data, |b| {
-            f32::from_bits(u32::from(u16::from_le_bytes(b)) << 16)
-        }),
+        Dtype::BF16 => decode::<2>(data, |b| f32::from_bits(u32::from(u16::from_le_bytes(b)) << 16)),
         Dtype::I64 if is_count_buffer(name) => decode::<8>(data, |b| i64::from_le_bytes(b) as f32),
         other => {
             return Err(SerializeError::UnsupportedDtype {
@@ -505,8 +485,7 @@ fn to_array(
             })
         }
     };
-    Ok(ArrayD::from_shape_vec(IxDyn(shape), values)
-        .expect("the safetensors crate checked sizes against shapes"))
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("the safetensors crate checked sizes against shapes"))
 }
 
 /// IEEE 754 half precision to single precision (exact).
@@ -549,10 +528,7 @@ impl OwnedView {
         t.read(|d| OwnedView {
             dtype: Dtype::I64,
             shape: d.shape().to_vec(),
-            bytes: d
-                .iter()
-                .flat_map(|&v| (v.round() as i64).to_le_bytes())
-                .collect(),
+            bytes: d.iter().flat_map(|&v| (v.round() as i64).to_le_bytes()).collect(),
         })
     }
 }

@@ -420,10 +420,5 @@ fn count_correct(logits: &Tensor, labels: &[usize], op: &str) -> usize {
         "{op}: logits of shape {shape:?} do not fit {} labels (expected [batch, classes])",
         labels.len()
     );
-    logits
-        .argmax(1)
-        .iter()
-        .zip(labels)
-        .filter(|(p, l)| p == l)
-        .count()
+    logits.argmax(1).iter().zip(labels).filter(|(p, l)| p == l).count()
 }

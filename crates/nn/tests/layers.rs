@@ -15,7 +15,10 @@ fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
     let rv = r.to_vec();
     let eps = 1e-2f32;
     for (li, leaf) in leaves.iter().enumerate() {
-        let analytic = leaf.grad().unwrap_or_else(|| panic!("{name}: input {li} got no gradient")).to_vec();
+        let analytic = leaf
+            .grad()
+            .unwrap_or_else(|| panic!("{name}: input {li} got no gradient"))
+            .to_vec();
         let base = leaf.to_vec();
         for i in 0..base.len() {
             let eval = |delta: f32| -> f64 {
@@ -23,7 +26,12 @@ fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
                 v[i] += delta;
                 let mut xs: Vec<Tensor> = leaves.iter().map(|t| t.detach()).collect();
                 xs[li] = Tensor::from_vec(v, &leaf.shape()).unwrap();
-                f(&xs).to_vec().iter().zip(&rv).map(|(&a, &b)| a as f64 * b as f64).sum()
+                f(&xs)
+                    .to_vec()
+                    .iter()
+                    .zip(&rv)
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum()
             };
             let numeric = ((eval(eps) - eval(-eps)) / (2.0 * eps as f64)) as f32;
             let a = analytic[i];
@@ -97,7 +105,10 @@ fn naive_conv(
 fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
     assert_eq!(got.len(), want.len(), "{name}: length");
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{name}: element {i}: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= tol * (1.0 + b.abs()),
+            "{name}: element {i}: {a} vs {b}"
+        );
     }
 }
 
@@ -116,23 +127,43 @@ fn conv2d_forward_matches_naive_loops() {
         let w = rand(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
         let b = rand(&[ws.0], 30 + i as u64);
         let got = conv2d(&x, &w, Some(&b), s, p, d);
-        assert_close(&format!("conv case {i}"), &got.to_vec(), &naive_conv(&x, &w, Some(&b), s, p, d), 1e-5);
+        assert_close(
+            &format!("conv case {i}"),
+            &got.to_vec(),
+            &naive_conv(&x, &w, Some(&b), s, p, d),
+            1e-5,
+        );
         let got = conv2d(&x, &w, None, s, p, d);
-        assert_close(&format!("conv case {i} no bias"), &got.to_vec(), &naive_conv(&x, &w, None, s, p, d), 1e-5);
+        assert_close(
+            &format!("conv case {i} no bias"),
+            &got.to_vec(),
+            &naive_conv(&x, &w, None, s, p, d),
+            1e-5,
+        );
     }
 }
 
 #[test]
 fn conv2d_gradients_match_finite_differences() {
-    let cases = [((1, 1), (0, 0), (1, 1)), ((2, 2), (1, 1), (1, 1)), ((1, 2), (1, 0), (2, 1))];
+    let cases = [
+        ((1, 1), (0, 0), (1, 1)),
+        ((2, 2), (1, 1), (1, 1)),
+        ((1, 2), (1, 0), (2, 1)),
+    ];
     for (s, p, d) in cases {
         let name = format!("conv2d stride {s:?} padding {p:?} dilation {d:?}");
-        check(&name, &[rand(&[2, 2, 6, 5], 1), rand(&[3, 2, 3, 2], 2), rand(&[3], 3)], |t| {
-            conv2d(&t[0], &t[1], Some(&t[2]), s, p, d)
-        });
+        check(
+            &name,
+            &[rand(&[2, 2, 6, 5], 1), rand(&[3, 2, 3, 2], 2), rand(&[3], 3)],
+            |t| conv2d(&t[0], &t[1], Some(&t[2]), s, p, d),
+        );
     }
     // A batch larger than one weight-gradient chunk, without bias.
-    check("conv2d batch 9", &[rand(&[9, 1, 4, 4], 4), rand(&[2, 1, 2, 2], 5)], |t| conv2d(&t[0], &t[1], None, 1, 0, 1));
+    check(
+        "conv2d batch 9",
+        &[rand(&[9, 1, 4, 4], 4), rand(&[2, 1, 2, 2], 5)],
+        |t| conv2d(&t[0], &t[1], None, 1, 0, 1),
+    );
 }
 
 #[test]
@@ -148,7 +179,12 @@ fn conv2d_is_bitwise_deterministic_across_thread_counts() {
             let y = conv2d(&x, &w, Some(&b), 1, 1, 1);
             let r = Tensor::uniform(&y.shape(), -1.0, 1.0, &mut seeded_rng(1));
             (&y * &r).sum().backward();
-            (y.to_vec(), x.grad().unwrap().to_vec(), w.grad().unwrap().to_vec(), b.grad().unwrap().to_vec())
+            (
+                y.to_vec(),
+                x.grad().unwrap().to_vec(),
+                w.grad().unwrap().to_vec(),
+                b.grad().unwrap().to_vec(),
+            )
         })
     };
     let (one, two) = (run(1), run(2));
@@ -162,7 +198,14 @@ fn conv2d_is_bitwise_deterministic_across_thread_counts() {
 #[test]
 #[should_panic(expected = "conv2d: input shape [2, 3, 8, 8] does not fit weight shape [4, 2, 3, 3]")]
 fn conv2d_channel_mismatch_names_shapes() {
-    conv2d(&Tensor::zeros(&[2, 3, 8, 8]), &Tensor::zeros(&[4, 2, 3, 3]), None, 1, 0, 1);
+    conv2d(
+        &Tensor::zeros(&[2, 3, 8, 8]),
+        &Tensor::zeros(&[4, 2, 3, 3]),
+        None,
+        1,
+        0,
+        1,
+    );
 }
 
 #[test]
@@ -179,11 +222,21 @@ fn pooling_forward_and_gradients() {
         })
         .collect();
     assert_eq!(y.to_vec(), want);
-    check("max_pool2d 2x2", std::slice::from_ref(&x), |t| max_pool2d(&t[0], 2, 2, 0));
-    check("max_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| max_pool2d(&t[0], 3, 2, 1));
-    check("max_pool2d (2,3) s1", std::slice::from_ref(&x), |t| max_pool2d(&t[0], (2, 3), 1, 0));
-    check("avg_pool2d 2x2", std::slice::from_ref(&x), |t| avg_pool2d(&t[0], 2, 2, 0));
-    check("avg_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| avg_pool2d(&t[0], 3, 2, 1));
+    check("max_pool2d 2x2", std::slice::from_ref(&x), |t| {
+        max_pool2d(&t[0], 2, 2, 0)
+    });
+    check("max_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| {
+        max_pool2d(&t[0], 3, 2, 1)
+    });
+    check("max_pool2d (2,3) s1", std::slice::from_ref(&x), |t| {
+        max_pool2d(&t[0], (2, 3), 1, 0)
+    });
+    check("avg_pool2d 2x2", std::slice::from_ref(&x), |t| {
+        avg_pool2d(&t[0], 2, 2, 0)
+    });
+    check("avg_pool2d 3x3 s2 p1", std::slice::from_ref(&x), |t| {
+        avg_pool2d(&t[0], 3, 2, 1)
+    });
     // Padding counts as zero in the average (count_include_pad=True).
     let y = avg_pool2d(&Tensor::ones(&[1, 1, 2, 2]), 2, 1, 1);
     assert_eq!(y.to_vec(), vec![0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]);
@@ -195,9 +248,11 @@ fn batch_norm_gradients_train_and_eval() {
         let c = shape[1];
         let x = rand(&shape, 40);
         let (w, b) = (rand(&[c], 41).add_scalar(1.5), rand(&[c], 42));
-        check(&format!("batch_norm train {shape:?}"), &[x.clone(), w.clone(), b.clone()], |t| {
-            batch_norm(&t[0], None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5)
-        });
+        check(
+            &format!("batch_norm train {shape:?}"),
+            &[x.clone(), w.clone(), b.clone()],
+            |t| batch_norm(&t[0], None, None, Some(&t[1]), Some(&t[2]), true, 0.1, 1e-5),
+        );
         let (rm, rv) = (rand(&[c], 43), rand(&[c], 44).abs().add_scalar(0.5));
         check(&format!("batch_norm eval {shape:?}"), &[x, w, b], |t| {
             batch_norm(&t[0], Some(&rm), Some(&rv), Some(&t[1]), Some(&t[2]), false, 0.1, 1e-5)
@@ -208,17 +263,28 @@ fn batch_norm_gradients_train_and_eval() {
 #[test]
 fn losses_gradients_match_finite_differences() {
     let targets = [2usize, 0, 4];
-    for (red, ls) in [(Reduction::Mean, 0.0), (Reduction::Sum, 0.0), (Reduction::Mean, 0.2), (Reduction::None, 0.1)] {
-        check(&format!("cross_entropy {red:?} smoothing {ls}"), &[rand(&[3, 5], 50).mul_scalar(3.0)], |t| {
-            cross_entropy_with(&t[0], &targets, red, ls)
-        });
+    for (red, ls) in [
+        (Reduction::Mean, 0.0),
+        (Reduction::Sum, 0.0),
+        (Reduction::Mean, 0.2),
+        (Reduction::None, 0.1),
+    ] {
+        check(
+            &format!("cross_entropy {red:?} smoothing {ls}"),
+            &[rand(&[3, 5], 50).mul_scalar(3.0)],
+            |t| cross_entropy_with(&t[0], &targets, red, ls),
+        );
     }
     let target = rand(&[4, 3], 52).abs();
     for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
-        check(&format!("mse {red:?}"), &[rand(&[4, 3], 51)], |t| mse_loss_with(&t[0], &target, red));
-        check(&format!("bce_with_logits {red:?}"), &[rand(&[4, 3], 53).mul_scalar(4.0), target.clone()], |t| {
-            binary_cross_entropy_with_logits_with(&t[0], &t[1], red)
+        check(&format!("mse {red:?}"), &[rand(&[4, 3], 51)], |t| {
+            mse_loss_with(&t[0], &target, red)
         });
+        check(
+            &format!("bce_with_logits {red:?}"),
+            &[rand(&[4, 3], 53).mul_scalar(4.0), target.clone()],
+            |t| binary_cross_entropy_with_logits_with(&t[0], &t[1], red),
+        );
     }
 }
 
@@ -231,5 +297,8 @@ fn cross_entropy_is_stable_and_checks_targets() {
     let err = std::panic::catch_unwind(|| cross_entropy_with(&Tensor::zeros(&[2, 3]), &[0, 3], Reduction::Mean, 0.0))
         .unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("cross_entropy: target 3 at position 1 is out of range for 3 classes"), "{msg}");
+    assert!(
+        msg.contains("cross_entropy: target 3 at position 1 is out of range for 3 classes"),
+        "{msg}"
+    );
 }

@@ -108,7 +108,10 @@ fn batch_norm_layers_track_running_stats() {
         let col: Vec<f32> = (0..8).map(|i| yv[i * 3 + c]).collect();
         let mean: f32 = col.iter().sum::<f32>() / 8.0;
         let var: f32 = col.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 8.0;
-        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "channel {c}: mean {mean} var {var}");
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+            "channel {c}: mean {mean} var {var}"
+        );
         let xc: Vec<f32> = (0..8).map(|i| x.to_vec()[i * 3 + c]).collect();
         let m: f32 = xc.iter().sum::<f32>() / 8.0;
         let uv: f32 = xc.iter().map(|v| (v - m).powi(2)).sum::<f32>() / 7.0;
@@ -131,7 +134,11 @@ fn batch_norm_layers_track_running_stats() {
 
 #[test]
 fn accuracy_and_confusion_matrix() {
-    let logits = Tensor::from_vec(vec![0.9, 0.1, 0.0, 0.1, 0.8, 0.1, 0.2, 0.7, 0.1, 0.0, 0.0, 1.0], &[4, 3]).unwrap();
+    let logits = Tensor::from_vec(
+        vec![0.9, 0.1, 0.0, 0.1, 0.8, 0.1, 0.2, 0.7, 0.1, 0.0, 0.0, 1.0],
+        &[4, 3],
+    )
+    .unwrap();
     let labels = [0, 1, 2, 2];
     assert!((accuracy(&logits, &labels) - 0.75).abs() < 1e-6);
     let mut cm = ConfusionMatrix::new(3);

@@ -6,7 +6,11 @@ use neurite_nn::{cross_entropy, Module};
 use neurite_tensor::{seeded_rng, Tensor};
 
 fn names_and_shapes(spec: &ModelSpec) -> Vec<(String, Vec<usize>)> {
-    spec.build(&mut seeded_rng(0)).named_parameters().into_iter().map(|(n, t)| (n, t.shape())).collect()
+    spec.build(&mut seeded_rng(0))
+        .named_parameters()
+        .into_iter()
+        .map(|(n, t)| (n, t.shape()))
+        .collect()
 }
 
 fn owned(v: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
@@ -15,7 +19,12 @@ fn owned(v: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
 
 #[test]
 fn state_dict_names_match_pytorch() {
-    let w1 = owned(&[("0.weight", &[128, 784]), ("0.bias", &[128]), ("2.weight", &[10, 128]), ("2.bias", &[10])]);
+    let w1 = owned(&[
+        ("0.weight", &[128, 784]),
+        ("0.bias", &[128]),
+        ("2.weight", &[10, 128]),
+        ("2.bias", &[10]),
+    ]);
     let w2 = owned(&[
         ("0.weight", &[512, 784]),
         ("0.bias", &[512]),
@@ -44,7 +53,12 @@ fn state_dict_names_match_pytorch() {
         ("9.weight", &[10, 128]),
         ("9.bias", &[10]),
     ]);
-    for (spec, want) in [(ModelSpec::w1(), w1), (ModelSpec::w2(), w2), (ModelSpec::w3(), w3), (ModelSpec::w4(), w4)] {
+    for (spec, want) in [
+        (ModelSpec::w1(), w1),
+        (ModelSpec::w2(), w2),
+        (ModelSpec::w3(), w3),
+        (ModelSpec::w4(), w4),
+    ] {
         assert_eq!(names_and_shapes(&spec), want, "{spec}");
         assert_eq!(spec.parameter_shapes(), want, "{spec} parameter_shapes");
     }
@@ -81,27 +95,55 @@ fn names_inputs_and_metadata() {
         assert_eq!(ModelSpec::from_name(name, None, &input, 10).unwrap(), spec);
         assert_eq!(ModelSpec::from_metadata(&spec.to_metadata()).unwrap(), spec);
     }
-    assert_eq!(ModelSpec::w1().to_metadata(), r#"{"model":"mlp","input":[784],"hidden":[128],"classes":10}"#);
-    assert_eq!(ModelSpec::w3().to_metadata(), r#"{"model":"cnn","input":[1,28,28],"classes":10}"#);
+    assert_eq!(
+        ModelSpec::w1().to_metadata(),
+        r#"{"model":"mlp","input":[784],"hidden":[128],"classes":10}"#
+    );
+    assert_eq!(
+        ModelSpec::w3().to_metadata(),
+        r#"{"model":"cnn","input":[1,28,28],"classes":10}"#
+    );
     // Other data sets: CIFAR-100 with the CIFAR network, Fashion-MNIST with a custom MLP.
     let c100 = ModelSpec::from_name("cifar-cnn", None, &[3, 32, 32], 100).unwrap();
     assert_eq!(c100.parameter_shapes().last().unwrap().1, vec![100]);
     let mlp = ModelSpec::from_name("mlp", Some(&[256, 128]), &[1, 28, 28], 10).unwrap();
-    assert_eq!(mlp, ModelSpec::Mlp { input: 784, hidden: vec![256, 128], classes: 10 });
+    assert_eq!(
+        mlp,
+        ModelSpec::Mlp {
+            input: 784,
+            hidden: vec![256, 128],
+            classes: 10
+        }
+    );
     assert_eq!(ModelSpec::from_metadata(&mlp.to_metadata()).unwrap(), mlp);
 }
 
 #[test]
 fn bad_names_inputs_and_metadata_are_errors() {
-    assert!(matches!(ModelSpec::from_name("resnet", None, &[784], 10), Err(ModelSpecError::UnknownModel(_))));
-    assert!(matches!(ModelSpec::from_name("cnn", None, &[784], 10), Err(ModelSpecError::BadInput { .. })));
-    assert!(matches!(ModelSpec::from_name("cnn", None, &[1, 4, 4], 10), Err(ModelSpecError::BadInput { .. })));
+    assert!(matches!(
+        ModelSpec::from_name("resnet", None, &[784], 10),
+        Err(ModelSpecError::UnknownModel(_))
+    ));
+    assert!(matches!(
+        ModelSpec::from_name("cnn", None, &[784], 10),
+        Err(ModelSpecError::BadInput { .. })
+    ));
+    assert!(matches!(
+        ModelSpec::from_name("cnn", None, &[1, 4, 4], 10),
+        Err(ModelSpecError::BadInput { .. })
+    ));
     assert!(matches!(
         ModelSpec::from_name("cnn", Some(&[64]), &[1, 28, 28], 10),
         Err(ModelSpecError::BadHidden { .. })
     ));
-    assert!(matches!(ModelSpec::from_name("mlp", Some(&[]), &[784], 10), Err(ModelSpecError::BadHidden { .. })));
-    assert!(matches!(ModelSpec::from_name("mlp", None, &[784], 0), Err(ModelSpecError::NoClasses)));
+    assert!(matches!(
+        ModelSpec::from_name("mlp", Some(&[]), &[784], 10),
+        Err(ModelSpecError::BadHidden { .. })
+    ));
+    assert!(matches!(
+        ModelSpec::from_name("mlp", None, &[784], 0),
+        Err(ModelSpecError::NoClasses)
+    ));
     for bad in [
         "",
         "{",
@@ -111,6 +153,8 @@ fn bad_names_inputs_and_metadata_are_errors() {
     ] {
         assert!(ModelSpec::from_metadata(bad).is_err(), "{bad}");
     }
-    let msg = ModelSpec::from_name("resnet", None, &[784], 10).unwrap_err().to_string();
+    let msg = ModelSpec::from_name("resnet", None, &[784], 10)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("unknown model `resnet`"), "{msg}");
 }

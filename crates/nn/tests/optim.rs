@@ -2,8 +2,8 @@
 //! (Bit-level parity with PyTorch itself is in `optim_parity.rs`.)
 
 use neurite_nn::optim::{
-    clip_grad_norm, clip_grad_value, grad_norm, zero_grad, Adam, AdamW, ConstantLr,
-    CosineAnnealingLr, LinearWarmup, LrSchedule, Optimizer, Sgd, StepLr,
+    clip_grad_norm, clip_grad_value, grad_norm, zero_grad, Adam, AdamW, ConstantLr, CosineAnnealingLr, LinearWarmup,
+    LrSchedule, Optimizer, Sgd, StepLr,
 };
 use neurite_tensor::{seeded_rng, Tensor};
 
@@ -23,10 +23,7 @@ fn set_grad(w: &Tensor, grad: &[f32]) {
 fn close(a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * (1.0 + y.abs()),
-            "element {i}: {x} vs {y}"
-        );
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "element {i}: {x} vs {y}");
     }
 }
 
@@ -42,15 +39,7 @@ fn sgd_plain_and_weight_decay() {
 }
 
 /// A scalar re-statement of torch.optim.SGD's loop, in f64.
-fn sgd_reference(
-    w0: f64,
-    grads: &[f64],
-    lr: f64,
-    m: f64,
-    damp: f64,
-    nesterov: bool,
-    wd: f64,
-) -> f64 {
+fn sgd_reference(w0: f64, grads: &[f64], lr: f64, m: f64, damp: f64, nesterov: bool, wd: f64) -> f64 {
     let (mut w, mut buf) = (w0, None::<f64>);
     for &g in grads {
         let mut d = g + wd * w;
@@ -70,11 +59,7 @@ fn sgd_reference(
 #[test]
 fn sgd_momentum_variants_follow_pytorch_rules() {
     let grads = [0.5f32, -1.25, 2.0, 0.75];
-    for (m, damp, nesterov, wd) in [
-        (0.9, 0.0, false, 0.0),
-        (0.9, 0.0, true, 1e-2),
-        (0.5, 0.3, false, 0.1),
-    ] {
+    for (m, damp, nesterov, wd) in [(0.9, 0.0, false, 0.0), (0.9, 0.0, true, 1e-2), (0.5, 0.3, false, 0.1)] {
         let w = param(&[0.7]);
         let mut opt = Sgd::new(vec![w.clone()], 0.05)
             .with_momentum(m)
@@ -86,15 +71,7 @@ fn sgd_momentum_variants_follow_pytorch_rules() {
             opt.step();
         }
         let grads64: Vec<f64> = grads.iter().map(|&g| f64::from(g)).collect();
-        let expected = sgd_reference(
-            0.7,
-            &grads64,
-            0.05,
-            m.into(),
-            damp.into(),
-            nesterov,
-            wd.into(),
-        );
+        let expected = sgd_reference(0.7, &grads64, 0.05, m.into(), damp.into(), nesterov, wd.into());
         close(&w.to_vec(), &[expected as f32], 1e-6);
         assert!(opt.momentum_buffer(0).is_some());
     }
@@ -147,16 +124,7 @@ fn parameters_without_gradient_are_skipped_and_keep_no_state() {
 
 /// A scalar re-statement of torch.optim.Adam / AdamW, in f64.
 #[allow(clippy::too_many_arguments)]
-fn adam_reference(
-    w0: f64,
-    grads: &[f64],
-    lr: f64,
-    b1: f64,
-    b2: f64,
-    eps: f64,
-    wd: f64,
-    decoupled: bool,
-) -> f64 {
+fn adam_reference(w0: f64, grads: &[f64], lr: f64, b1: f64, b2: f64, eps: f64, wd: f64, decoupled: bool) -> f64 {
     let (mut w, mut m, mut v) = (w0, 0.0, 0.0);
     for (i, &g) in grads.iter().enumerate() {
         let t = (i + 1) as i32;
@@ -200,8 +168,7 @@ fn adam_and_adamw_follow_pytorch_rules() {
                 set_grad(&w, &[g]);
                 opt.step();
             }
-            let expected =
-                adam_reference(0.7, &grads64, 0.01, 0.8, 0.99, 1e-6, wd.into(), decoupled);
+            let expected = adam_reference(0.7, &grads64, 0.01, 0.8, 0.99, 1e-6, wd.into(), decoupled);
             close(&w.to_vec(), &[expected as f32], 2e-6);
         }
     }
@@ -247,18 +214,11 @@ fn large_updates_are_identical_on_one_and_many_threads() {
     let init = Tensor::uniform(&[n], -1.0, 1.0, &mut rng).to_vec();
     let grad = Tensor::uniform(&[n], -1.0, 1.0, &mut rng).to_vec();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let w = param(&init);
             let mut opts: Vec<Box<dyn Optimizer>> = vec![
-                Box::new(
-                    Sgd::new(vec![w.clone()], 0.1)
-                        .with_momentum(0.9)
-                        .with_nesterov(true),
-                ),
+                Box::new(Sgd::new(vec![w.clone()], 0.1).with_momentum(0.9).with_nesterov(true)),
                 Box::new(Adam::new(vec![w.clone()], 0.01).with_weight_decay(0.1)),
             ];
             for opt in &mut opts {
@@ -336,8 +296,7 @@ fn step_lr_closed_form() {
 fn cosine_annealing_closed_form() {
     let s = CosineAnnealingLr::new(0.1, 10, 0.001);
     for t in 0..=20 {
-        let expected =
-            0.001 + (0.1 - 0.001) * (1.0 + (std::f64::consts::PI * t as f64 / 10.0).cos()) / 2.0;
+        let expected = 0.001 + (0.1 - 0.001) * (1.0 + (std::f64::consts::PI * t as f64 / 10.0).cos()) / 2.0;
         close(&[s.lr(t)], &[expected as f32], 1e-7);
     }
     close(&[s.lr(0), s.lr(5), s.lr(10)], &[0.1, 0.0505, 0.001], 1e-6);
@@ -348,16 +307,9 @@ fn linear_warmup_then_inner_schedule() {
     let s = LinearWarmup::new(4, 0.25, StepLr::new(0.2, 2, 0.1));
     let lrs: Vec<f32> = (0..8).map(|t| s.lr(t)).collect();
     // factors 0.25, 0.4375, 0.625, 0.8125 of 0.2; then StepLr from its index 0.
-    close(
-        &lrs,
-        &[0.05, 0.0875, 0.125, 0.1625, 0.2, 0.2, 0.02, 0.02],
-        1e-6,
-    );
+    close(&lrs, &[0.05, 0.0875, 0.125, 0.1625, 0.2, 0.2, 0.02, 0.02], 1e-6);
     let c = LinearWarmup::new(2, 0.5, ConstantLr(1.0));
-    assert_eq!(
-        (0..4).map(|t| c.lr(t)).collect::<Vec<_>>(),
-        vec![0.5, 0.75, 1.0, 1.0]
-    );
+    assert_eq!((0..4).map(|t| c.lr(t)).collect::<Vec<_>>(), vec![0.5, 0.75, 1.0, 1.0]);
 }
 
 #[test]

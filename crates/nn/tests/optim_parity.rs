@@ -18,11 +18,7 @@ fn run(name: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/optim.safetensors");
     let (t, meta) = load_state_dict(&path).unwrap();
     let cfg: serde_json::Value = serde_json::from_str(&meta[name]).unwrap();
-    let f = |key: &str, default: f64| {
-        cfg.get(key)
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(default) as f32
-    };
+    let f = |key: &str, default: f64| cfg.get(key).and_then(serde_json::Value::as_f64).unwrap_or(default) as f32;
     let p = t["p0"].detach().requires_grad_();
     let mut opt: Box<dyn Optimizer> = match cfg["optimizer"].as_str().unwrap() {
         "SGD" => Box::new(
@@ -95,10 +91,8 @@ fn adamw_matches_pytorch() {
 
 #[test]
 fn fixture_gradient_convention_is_as_documented() {
-    let (t, meta) = load_state_dict(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/optim.safetensors"),
-    )
-    .unwrap();
+    let (t, meta) =
+        load_state_dict(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/optim.safetensors")).unwrap();
     assert!(meta["gradient"].contains("k * g"));
     assert_eq!(t["p0"].shape(), t["g"].shape());
     let _: &Tensor = &t["adam.step3"];

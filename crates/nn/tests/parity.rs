@@ -34,22 +34,37 @@ impl Fixture {
         for (name, view) in st.tensors() {
             match view.dtype() {
                 Dtype::F32 => {
-                    let v: Vec<f32> =
-                        view.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+                    let v: Vec<f32> = view
+                        .data()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                        .collect();
                     f32s.insert(name, Tensor::from_vec(v, view.shape()).unwrap());
                 }
                 Dtype::I64 => {
-                    let v = view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect();
+                    let v = view
+                        .data()
+                        .chunks_exact(8)
+                        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                        .collect();
                     i64s.insert(name, v);
                 }
                 other => panic!("{file}: {name}: unexpected dtype {other:?}"),
             }
         }
-        Fixture { name: file.to_string(), f32s, i64s, meta }
+        Fixture {
+            name: file.to_string(),
+            f32s,
+            i64s,
+            meta,
+        }
     }
 
     fn t(&self, key: &str) -> Tensor {
-        self.f32s.get(key).unwrap_or_else(|| panic!("{}: no tensor {key}", self.name)).clone()
+        self.f32s
+            .get(key)
+            .unwrap_or_else(|| panic!("{}: no tensor {key}", self.name))
+            .clone()
     }
 
     /// A trainable copy.
@@ -66,7 +81,10 @@ impl Fixture {
 fn close(what: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
     for (i, (a, b)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
-        assert!((a - b).abs() <= REL_TOL * b.abs().max(1.0), "{what}: element {i}: neurite {a} vs PyTorch {b}");
+        assert!(
+            (a - b).abs() <= REL_TOL * b.abs().max(1.0),
+            "{what}: element {i}: neurite {a} vs PyTorch {b}"
+        );
     }
 }
 
@@ -101,16 +119,34 @@ fn linear_and_dense_match_pytorch() {
 #[test]
 fn conv2d_matches_pytorch() {
     let f = Fixture::load("layers.safetensors");
-    for case in ["conv_s1p0", "conv_s1p1", "conv_s2p0", "conv_s2p1", "conv_d2p1", "conv_rect"] {
+    for case in [
+        "conv_s1p0",
+        "conv_s1p1",
+        "conv_s2p0",
+        "conv_s2p1",
+        "conv_d2p1",
+        "conv_rect",
+    ] {
         let p = f.params(&format!("{case}.params"));
-        let (x, w, b) =
-            (f.leaf(&format!("{case}.x")), f.leaf(&format!("{case}.weight")), f.leaf(&format!("{case}.bias")));
+        let (x, w, b) = (
+            f.leaf(&format!("{case}.x")),
+            f.leaf(&format!("{case}.weight")),
+            f.leaf(&format!("{case}.bias")),
+        );
         let y = conv2d(&x, &w, Some(&b), (p[0], p[1]), (p[2], p[3]), (p[4], p[5]));
         close(&format!("{case} y"), &y, &f.t(&format!("{case}.y")));
         backward(&y, &f.t(&format!("{case}.gy")));
         close(&format!("{case} gx"), &grad(&x, case), &f.t(&format!("{case}.gx")));
-        close(&format!("{case} gweight"), &grad(&w, case), &f.t(&format!("{case}.gweight")));
-        close(&format!("{case} gbias"), &grad(&b, case), &f.t(&format!("{case}.gbias")));
+        close(
+            &format!("{case} gweight"),
+            &grad(&w, case),
+            &f.t(&format!("{case}.gweight")),
+        );
+        close(
+            &format!("{case} gbias"),
+            &grad(&b, case),
+            &f.t(&format!("{case}.gbias")),
+        );
     }
 }
 
@@ -122,7 +158,11 @@ fn pooling_matches_pytorch() {
             let name = format!("{kind}_{case}");
             let p = f.params(&format!("{name}.params"));
             let x = f.leaf(&format!("{name}.x"));
-            let y = if kind == "maxpool" { max_pool2d(&x, p[0], p[1], p[2]) } else { avg_pool2d(&x, p[0], p[1], p[2]) };
+            let y = if kind == "maxpool" {
+                max_pool2d(&x, p[0], p[1], p[2])
+            } else {
+                avg_pool2d(&x, p[0], p[1], p[2])
+            };
             close(&format!("{name} y"), &y, &f.t(&format!("{name}.y")));
             backward(&y, &f.t(&format!("{name}.gy")));
             close(&format!("{name} gx"), &grad(&x, &name), &f.t(&format!("{name}.gx")));
@@ -144,7 +184,11 @@ fn batch_norm2d_matches_pytorch_in_train_and_eval() {
     close("bn train y", &y, &f.t("bn.y_train"));
     backward(&y, &f.t("bn.gy_train"));
     close("bn train gx", &grad(&x, "x"), &f.t("bn.gx_train"));
-    close("bn train gweight", &grad(bn.weight(), "weight"), &f.t("bn.gweight_train"));
+    close(
+        "bn train gweight",
+        &grad(bn.weight(), "weight"),
+        &f.t("bn.gweight_train"),
+    );
     close("bn train gbias", &grad(bn.bias(), "bias"), &f.t("bn.gbias_train"));
     close("bn running_mean", bn.running_mean(), &f.t("bn.running_mean1"));
     close("bn running_var", bn.running_var(), &f.t("bn.running_var1"));
@@ -158,7 +202,11 @@ fn batch_norm2d_matches_pytorch_in_train_and_eval() {
     close("bn eval gx", &grad(&x, "x"), &f.t("bn.gx_eval"));
     close("bn eval gweight", &grad(bn.weight(), "weight"), &f.t("bn.gweight_eval"));
     close("bn eval gbias", &grad(bn.bias(), "bias"), &f.t("bn.gbias_eval"));
-    close("bn running_mean unchanged in eval", bn.running_mean(), &f.t("bn.running_mean1"));
+    close(
+        "bn running_mean unchanged in eval",
+        bn.running_mean(),
+        &f.t("bn.running_mean1"),
+    );
 
     // The functional form without affine parameters agrees with the layer's normalisation.
     let plain = batch_norm(&f.t("bn.x"), None, None, None, None, true, 0.1, 1e-5);
@@ -179,7 +227,11 @@ fn losses_match_pytorch() {
         let loss = cross_entropy_with(&logits, &targets, red, ls);
         close(&format!("ce_{name} loss"), &loss, &f.t(&format!("ce_{name}.loss")));
         loss.backward();
-        close(&format!("ce_{name} glogits"), &grad(&logits, name), &f.t(&format!("ce_{name}.glogits")));
+        close(
+            &format!("ce_{name} glogits"),
+            &grad(&logits, name),
+            &f.t(&format!("ce_{name}.glogits")),
+        );
     }
 
     let pred = f.leaf("mse.pred");
@@ -199,7 +251,10 @@ fn losses_match_pytorch() {
 fn model_state_dict_names_match_pytorch() {
     let f = Fixture::load("model_names.safetensors");
     for spec in [ModelSpec::w1(), ModelSpec::w2(), ModelSpec::w3(), ModelSpec::w4()] {
-        let torch = f.meta.get(spec.name()).unwrap_or_else(|| panic!("no names for {}", spec.name()));
+        let torch = f
+            .meta
+            .get(spec.name())
+            .unwrap_or_else(|| panic!("no names for {}", spec.name()));
         let ours: Vec<(String, Vec<usize>)> = spec
             .build(&mut neurite_tensor::seeded_rng(0))
             .named_parameters()
@@ -209,7 +264,12 @@ fn model_state_dict_names_match_pytorch() {
         // The metadata is JSON: [["0.weight", [128, 784]], ...]; compare with our own rendering.
         let rendered: Vec<String> = ours
             .iter()
-            .map(|(n, s)| format!("[\"{n}\", [{}]]", s.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
+            .map(|(n, s)| {
+                format!(
+                    "[\"{n}\", [{}]]",
+                    s.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+                )
+            })
             .collect();
         assert_eq!(format!("[{}]", rendered.join(", ")), *torch, "{}", spec.name());
     }
@@ -220,7 +280,14 @@ fn a_pytorch_mlp_runs_identically_here() {
     let f = Fixture::load("torch_mlp.safetensors");
     let io = Fixture::load("torch_mlp_io.safetensors");
     let spec = ModelSpec::from_metadata(&f.meta["neurite.architecture"]).unwrap();
-    assert_eq!(spec, ModelSpec::Mlp { input: 8, hidden: vec![6], classes: 3 });
+    assert_eq!(
+        spec,
+        ModelSpec::Mlp {
+            input: 8,
+            hidden: vec![6],
+            classes: 3
+        }
+    );
     let mut model = spec.build(&mut neurite_tensor::seeded_rng(0));
     for (name, p) in model.named_parameters() {
         p.set_data(f.t(&name).data());

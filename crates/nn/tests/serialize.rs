@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use neurite_nn::serialize::{
-    load_into, load_state_dict, read_metadata, save, save_tensors, SerializeError,
-};
+use neurite_nn::serialize::{load_into, load_state_dict, read_metadata, save, save_tensors, SerializeError};
 use neurite_nn::{Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
@@ -23,9 +21,7 @@ fn mlp(sizes: &[usize], seed: u64) -> Sequential {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn params(model: &dyn Module) -> Vec<Vec<f32>> {
@@ -85,10 +81,7 @@ fn round_trip_reproduces_outputs_bitwise() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     let mut model = mlp(&[6, 10, 10, 3], 0);
-    let meta = HashMap::from([(
-        "neurite.architecture".to_string(),
-        "{\"model\":\"test\"}".to_string(),
-    )]);
+    let meta = HashMap::from([("neurite.architecture".to_string(), "{\"model\":\"test\"}".to_string())]);
     save(&model, &path, &meta).unwrap();
 
     let mut fresh = mlp(&[6, 10, 10, 3], 1);
@@ -113,10 +106,7 @@ fn round_trip_reproduces_outputs_bitwise() {
     );
     assert_eq!(tensors["2.weight"].shape(), vec![10, 10]);
     // Loaded parameters stay trainable leaves.
-    assert!(fresh
-        .parameters()
-        .iter()
-        .all(|p| p.requires_grad() && p.is_leaf()));
+    assert!(fresh.parameters().iter().all(|p| p.requires_grad() && p.is_leaf()));
     // No temporary files are left next to the result.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
@@ -147,21 +137,13 @@ fn saving_replaces_existing_files_atomically() {
     let path = dir.path().join("m.safetensors");
     save(&mlp(&[2, 2], 0), &path, &HashMap::new()).unwrap();
     save(&mlp(&[2, 3], 0), &path, &HashMap::new()).unwrap();
-    assert_eq!(
-        load_state_dict(&path).unwrap().0["0.weight"].shape(),
-        vec![3, 2]
-    );
+    assert_eq!(load_state_dict(&path).unwrap().0["0.weight"].shape(), vec![3, 2]);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
     // A failing save (duplicate names) leaves the old file as it was and no temporary file.
     let before = std::fs::read(&path).unwrap();
     let t = Tensor::zeros(&[1]);
-    let err = save_tensors(
-        &[("a".into(), t.clone()), ("a".into(), t)],
-        &path,
-        &HashMap::new(),
-    )
-    .unwrap_err();
+    let err = save_tensors(&[("a".into(), t.clone()), ("a".into(), t)], &path, &HashMap::new()).unwrap_err();
     assert!(
         matches!(err, SerializeError::DuplicateName { ref name, .. } if name == "a"),
         "{err}"
@@ -211,10 +193,7 @@ fn missing_extra_and_misshapen_tensors_are_named() {
     let err = load_err(&[4, 6, 3], &path);
     match &err {
         SerializeError::ShapeMismatch {
-            name,
-            expected,
-            found,
-            ..
+            name, expected, found, ..
         } => {
             assert_eq!(
                 (name.as_str(), expected.as_slice(), found.as_slice()),
@@ -236,10 +215,7 @@ fn dtypes_are_converted_or_refused_clearly() {
     let w: Vec<f32> = (0..4).map(|i| i as f32 * 0.5 - 1.0).collect();
     let f64_bytes: Vec<u8> = w.iter().flat_map(|&v| f64::from(v).to_le_bytes()).collect();
     // 1.0, -2.0 as f16 and 0.5 as bf16.
-    let f16: Vec<u8> = [0x3c00u16, 0xc000]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let f16: Vec<u8> = [0x3c00u16, 0xc000].iter().flat_map(|v| v.to_le_bytes()).collect();
     write_raw(
         &path,
         vec![
@@ -252,10 +228,7 @@ fn dtypes_are_converted_or_refused_clearly() {
     assert_eq!(model.parameters()[0].to_vec(), w);
     assert_eq!(model.parameters()[1].to_vec(), vec![1.0, -2.0]);
 
-    let bf16: Vec<u8> = [0x3f00u16, 0x4040]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let bf16: Vec<u8> = [0x3f00u16, 0x4040].iter().flat_map(|v| v.to_le_bytes()).collect();
     write_raw(
         &path,
         vec![
@@ -314,20 +287,14 @@ fn truncated_and_foreign_files_are_clear_errors() {
             );
             assert!(err.to_string().contains("truncated"), "{err}");
         } else {
-            assert!(
-                matches!(err, SerializeError::NotSafetensors { .. }),
-                "{err}"
-            );
+            assert!(matches!(err, SerializeError::NotSafetensors { .. }), "{err}");
         }
         assert!(read_metadata(&path).is_err());
     }
 
     std::fs::write(&path, b"\x89PNG\r\n\x1a\n this is not a model at all").unwrap();
     let err = load_err(&[4, 5, 3], &path);
-    assert!(
-        matches!(err, SerializeError::NotSafetensors { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, SerializeError::NotSafetensors { .. }), "{err}");
     assert!(err.to_string().contains("not a safetensors file"), "{err}");
     assert!(matches!(
         read_metadata(&path),
@@ -373,8 +340,7 @@ fn loads_a_file_written_by_pytorch_and_reproduces_its_outputs() {
 #[test]
 #[ignore = "writes a file for a manual PyTorch check"]
 fn export_for_pytorch() {
-    let path =
-        std::env::var("NEURITE_EXPORT").unwrap_or_else(|_| "/tmp/neurite_mlp.safetensors".into());
+    let path = std::env::var("NEURITE_EXPORT").unwrap_or_else(|_| "/tmp/neurite_mlp.safetensors".into());
     let mut model = mlp(&[20, 16, 4], 42);
     let x = Tensor::uniform(&[5, 20], -1.0, 1.0, &mut seeded_rng(1));
     let y = model.forward(&x).detach();

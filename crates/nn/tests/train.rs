@@ -2,8 +2,8 @@
 
 use neurite_nn::optim::{Optimizer, Sgd, StepLr};
 use neurite_nn::train::{
-    evaluate, fit, fit_with, Batch, BatchStats, Control, EpochStats, FitOptions, ScheduleUnit,
-    TrainCallback, TrainError,
+    evaluate, fit, fit_with, Batch, BatchStats, Control, EpochStats, FitOptions, ScheduleUnit, TrainCallback,
+    TrainError,
 };
 use neurite_nn::{Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
@@ -30,10 +30,7 @@ fn batches(x: &[f32], y: &[usize], epoch: usize, shuffle: bool) -> Vec<Batch> {
     order
         .chunks(32)
         .map(|idx| {
-            let xs: Vec<f32> = idx
-                .iter()
-                .flat_map(|&i| x[i * 4..i * 4 + 4].iter().copied())
-                .collect();
+            let xs: Vec<f32> = idx.iter().flat_map(|&i| x[i * 4..i * 4 + 4].iter().copied()).collect();
             (
                 Tensor::from_vec(xs, &[idx.len(), 4]).unwrap(),
                 idx.iter().map(|&i| y[i]).collect(),
@@ -80,11 +77,7 @@ fn learns_a_separable_problem_and_reports_progress() {
     let mut model = mlp(0);
     let mut opt = Sgd::new(model.parameters(), 0.1).with_momentum(0.9);
     let mut rec = Recorder::default();
-    let storage: Vec<*const f32> = model
-        .parameters()
-        .iter()
-        .map(|p| p.read(|d| d.as_ptr()))
-        .collect();
+    let storage: Vec<*const f32> = model.parameters().iter().map(|p| p.read(|d| d.as_ptr())).collect();
     let report = fit_with(
         &mut model,
         &mut opt,
@@ -101,11 +94,7 @@ fn learns_a_separable_problem_and_reports_progress() {
     assert!(!report.stopped_early);
     assert_eq!(report.steps, 50);
     // The graph was dropped before every step, so the updates never copied the parameters.
-    let after: Vec<*const f32> = model
-        .parameters()
-        .iter()
-        .map(|p| p.read(|d| d.as_ptr()))
-        .collect();
+    let after: Vec<*const f32> = model.parameters().iter().map(|p| p.read(|d| d.as_ptr())).collect();
     assert_eq!(storage, after);
     let first = &report.epochs[0];
     let last = &report.epochs[4];
@@ -161,11 +150,7 @@ fn training_is_deterministic() {
             &mut [],
         )
         .unwrap();
-        model
-            .parameters()
-            .iter()
-            .flat_map(Tensor::to_vec)
-            .collect::<Vec<f32>>()
+        model.parameters().iter().flat_map(Tensor::to_vec).collect::<Vec<f32>>()
     };
     assert_eq!(run(), run());
 }
@@ -194,10 +179,7 @@ fn stop_from_a_callback_ends_after_the_current_batch() {
     assert!(report.epochs[0].completed && report.epochs[0].test_accuracy.is_some());
     let partial = &report.epochs[1];
     assert!(!partial.completed);
-    assert_eq!(
-        (partial.batches, partial.images, partial.test_accuracy),
-        (2, 64, None)
-    );
+    assert_eq!((partial.batches, partial.images, partial.test_accuracy), (2, 64, None));
     assert_eq!(
         rec.epochs.len(),
         1,
@@ -264,23 +246,14 @@ fn divergence_stops_with_a_typed_error_and_keeps_the_last_good_parameters() {
     .unwrap_err();
     let (epoch, batch, report) = match &err {
         TrainError::NonFiniteLoss {
-            epoch,
-            batch,
-            report,
-            ..
+            epoch, batch, report, ..
         } => (*epoch, *batch, report),
         TrainError::NonFiniteGradient {
-            epoch,
-            batch,
-            report,
-            ..
+            epoch, batch, report, ..
         } => (*epoch, *batch, report),
     };
     let message = err.to_string();
-    assert!(
-        message.contains(&format!("epoch {epoch}, batch {batch}")),
-        "{message}"
-    );
+    assert!(message.contains(&format!("epoch {epoch}, batch {batch}")), "{message}");
     assert_eq!(report.steps, epoch * 3 + batch);
     let now: Vec<f32> = model.parameters().iter().flat_map(Tensor::to_vec).collect();
     assert_eq!(now, snap.last, "the diverging step must not be applied");

@@ -12,8 +12,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::tensor::Tensor;
 
 /// Maps an output gradient (and which inputs need one) to per-input gradients.
-pub(crate) type BackwardFn =
-    Box<dyn Fn(&ArrayD<f32>, &[bool]) -> Vec<Option<ArrayD<f32>>> + Send + Sync>;
+pub(crate) type BackwardFn = Box<dyn Fn(&ArrayD<f32>, &[bool]) -> Vec<Option<ArrayD<f32>>> + Send + Sync>;
 
 /// How a non-leaf tensor was made: its inputs and its gradient rule.
 pub(crate) struct Node {

@@ -44,7 +44,13 @@ pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: 
 }
 
 /// Single-threaded `c = alpha * a · b + beta * c`, shapes already checked.
-fn gemm_serial(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
+fn gemm_serial(
+    alpha: f32,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
     let (m, k) = a.dim();
     let n = b.dim().1;
     if m == 0 || n == 0 {

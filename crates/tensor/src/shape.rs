@@ -7,9 +7,7 @@ use ndarray::{ArrayD, Axis};
 /// # Panics
 /// When the shapes do not broadcast; the message names `op` and both shapes.
 pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
-    try_broadcast_shapes(a, b).unwrap_or_else(|| {
-        panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together")
-    })
+    try_broadcast_shapes(a, b).unwrap_or_else(|| panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together"))
 }
 
 /// The broadcast shape of `a` and `b`, or `None` when they are incompatible.

@@ -101,7 +101,10 @@ impl Tensor {
     /// # Panics
     /// When `step` is zero or not finite.
     pub fn arange(start: f32, end: f32, step: f32) -> Tensor {
-        assert!(step != 0.0 && step.is_finite(), "arange: step must be finite and non-zero, got {step}");
+        assert!(
+            step != 0.0 && step.is_finite(),
+            "arange: step must be finite and non-zero, got {step}"
+        );
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         let values: Vec<f32> = (0..n).map(|i| start + i as f32 * step).collect();
         Tensor::from_array(ArrayD::from_shape_vec(IxDyn(&[n]), values).expect("1-D"))
@@ -178,7 +181,11 @@ impl Tensor {
     /// When the tensor holds more or fewer than one element.
     pub fn item(&self) -> f32 {
         self.read(|d| {
-            assert!(d.len() == 1, "item: tensor of shape {:?} does not hold exactly one value", d.shape());
+            assert!(
+                d.len() == 1,
+                "item: tensor of shape {:?} does not hold exactly one value",
+                d.shape()
+            );
             *d.iter().next().expect("one element")
         })
     }
@@ -312,7 +319,12 @@ impl Tensor {
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.read(|d| {
-            write!(f, "Tensor(shape={:?}, requires_grad={}, ", d.shape(), self.requires_grad())?;
+            write!(
+                f,
+                "Tensor(shape={:?}, requires_grad={}, ",
+                d.shape(),
+                self.requires_grad()
+            )?;
             write!(f, "{d})")
         })
     }

@@ -14,11 +14,20 @@ fn workload() -> Vec<Vec<f32>> {
     let p = logits.log_softmax(1);
     let loss = p.mean().neg() + (&x * &x).sum_axis(0, false).sum() * 1e-6 + x.exp().sum() * 1e-9;
     loss.backward();
-    vec![loss.to_vec(), w1.grad().unwrap().to_vec(), w2.grad().unwrap().to_vec(), x.gelu().sum_axis(1, false).to_vec()]
+    vec![
+        loss.to_vec(),
+        w1.grad().unwrap().to_vec(),
+        w2.grad().unwrap().to_vec(),
+        x.gelu().sum_axis(1, false).to_vec(),
+    ]
 }
 
 fn run_with_threads(n: usize) -> Vec<Vec<f32>> {
-    rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap().install(workload)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .unwrap()
+        .install(workload)
 }
 
 #[test]

@@ -7,14 +7,17 @@ use ndarray::{ArrayD, IxDyn};
 use neurite_tensor::{seeded_rng, Tensor};
 
 /// Compares autograd with central differences for `f` at `inputs` (all trainable).
-fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
+fn check(name: &str, inputs: Vec<Tensor>, f: impl Fn(&[Tensor]) -> Tensor) {
     let leaves: Vec<Tensor> = inputs.iter().map(|t| t.requires_grad_()).collect();
     let out = f(&leaves);
     let r = Tensor::uniform(&out.shape(), -1.0, 1.0, &mut seeded_rng(99));
     (&out * &r).sum().backward();
     let eps = 1e-2f32;
     for (li, leaf) in leaves.iter().enumerate() {
-        let analytic = leaf.grad().unwrap_or_else(|| panic!("{name}: input {li} got no gradient")).to_vec();
+        let analytic = leaf
+            .grad()
+            .unwrap_or_else(|| panic!("{name}: input {li} got no gradient"))
+            .to_vec();
         let base = leaf.to_vec();
         for i in 0..base.len() {
             let eval = |delta: f32| -> f64 {
@@ -23,7 +26,11 @@ fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
                 let mut xs: Vec<Tensor> = leaves.iter().map(|t| t.detach()).collect();
                 xs[li] = Tensor::from_vec(v, &leaf.shape()).unwrap();
                 let o = f(&xs);
-                o.to_vec().iter().zip(r.to_vec()).map(|(&a, b)| a as f64 * b as f64).sum()
+                o.to_vec()
+                    .iter()
+                    .zip(r.to_vec())
+                    .map(|(&a, b)| a as f64 * b as f64)
+                    .sum()
             };
             let numeric = ((eval(eps) - eval(-eps)) / (2.0 * eps as f64)) as f32;
             let a = analytic[i];
@@ -43,7 +50,11 @@ fn rand(shape: &[usize], seed: u64) -> Tensor {
 /// Values bounded away from zero (for ops with a kink or pole there).
 fn away_from_zero(shape: &[usize], seed: u64) -> Tensor {
     let t = rand(shape, seed);
-    let v: Vec<f32> = t.to_vec().iter().map(|x| if *x >= 0.0 { x + 0.3 } else { x - 0.3 }).collect();
+    let v: Vec<f32> = t
+        .to_vec()
+        .iter()
+        .map(|x| if *x >= 0.0 { x + 0.3 } else { x - 0.3 })
+        .collect();
     Tensor::from_vec(v, shape).unwrap()
 }
 
@@ -55,12 +66,14 @@ fn positive(shape: &[usize], seed: u64) -> Tensor {
 #[test]
 fn broadcasting_arithmetic() {
     let (a, b) = (rand(&[2, 3, 4], 1), away_from_zero(&[3, 1], 2));
-    check("add", &[a.clone(), b.clone()], |x| &x[0] + &x[1]);
-    check("sub", &[a.clone(), b.clone()], |x| &x[0] - &x[1]);
-    check("mul", &[a.clone(), b.clone()], |x| &x[0] * &x[1]);
-    check("div", &[a.clone(), b.clone()], |x| &x[0] / &x[1]);
-    check("maximum", &[a.clone(), away_from_zero(&[4], 3)], |x| x[0].maximum(&x[1]));
-    check("scalar ops", &[a], |x| (&x[0] * 3.0 + 1.0) / 2.0 - 0.5);
+    check("add", vec![a.clone(), b.clone()], |x| &x[0] + &x[1]);
+    check("sub", vec![a.clone(), b.clone()], |x| &x[0] - &x[1]);
+    check("mul", vec![a.clone(), b.clone()], |x| &x[0] * &x[1]);
+    check("div", vec![a.clone(), b.clone()], |x| &x[0] / &x[1]);
+    check("maximum", vec![a.clone(), away_from_zero(&[4], 3)], |x| {
+        x[0].maximum(&x[1])
+    });
+    check("scalar ops", vec![a], |x| (&x[0] * 3.0 + 1.0) / 2.0 - 0.5);
 }
 
 #[test]
@@ -68,73 +81,93 @@ fn unary_math() {
     let x = rand(&[3, 5], 4);
     let nz = away_from_zero(&[3, 5], 5);
     let pos = positive(&[3, 5], 6);
-    check("exp", &[x.clone()], |x| x[0].exp());
-    check("ln", &[pos.clone()], |x| x[0].ln());
-    check("sqrt", &[pos.clone()], |x| x[0].sqrt());
-    check("powf", &[pos], |x| x[0].powf(2.5));
-    check("abs", &[nz.clone()], |x| x[0].abs());
-    check("relu", &[nz.clone()], |x| x[0].relu());
-    check("leaky_relu", &[nz], |x| x[0].leaky_relu(0.1));
-    check("sigmoid", &[x.clone()], |x| x[0].sigmoid());
-    check("tanh", &[x.clone()], |x| x[0].tanh());
-    check("gelu", &[x.clone()], |x| x[0].gelu());
-    check("square", &[x.clone()], |x| x[0].square());
-    check("neg", &[x], |x| -&x[0]);
+    check("exp", vec![x.clone()], |x| x[0].exp());
+    check("ln", vec![pos.clone()], |x| x[0].ln());
+    check("sqrt", vec![pos.clone()], |x| x[0].sqrt());
+    check("powf", vec![pos], |x| x[0].powf(2.5));
+    check("abs", vec![nz.clone()], |x| x[0].abs());
+    check("relu", vec![nz.clone()], |x| x[0].relu());
+    check("leaky_relu", vec![nz], |x| x[0].leaky_relu(0.1));
+    check("sigmoid", vec![x.clone()], |x| x[0].sigmoid());
+    check("tanh", vec![x.clone()], |x| x[0].tanh());
+    check("gelu", vec![x.clone()], |x| x[0].gelu());
+    check("square", vec![x.clone()], |x| x[0].square());
+    check("neg", vec![x], |x| -&x[0]);
 }
 
 #[test]
 fn reductions() {
     let x = rand(&[3, 4, 2], 7);
-    check("sum", &[x.clone()], |x| x[0].sum());
-    check("mean", &[x.clone()], |x| x[0].mean());
+    check("sum", vec![x.clone()], |x| x[0].sum());
+    check("mean", vec![x.clone()], |x| x[0].mean());
     for axis in 0..3 {
         for keep in [false, true] {
-            check("sum_axis", &[x.clone()], |x| x[0].sum_axis(axis, keep));
-            check("mean_axis", &[x.clone()], |x| x[0].mean_axis(axis, keep));
-            check("max_axis", &[x.clone()], |x| x[0].max_axis(axis, keep));
-            check("min_axis", &[x.clone()], |x| x[0].min_axis(axis, keep));
+            check("sum_axis", vec![x.clone()], |x| x[0].sum_axis(axis, keep));
+            check("mean_axis", vec![x.clone()], |x| x[0].mean_axis(axis, keep));
+            check("max_axis", vec![x.clone()], |x| x[0].max_axis(axis, keep));
+            check("min_axis", vec![x.clone()], |x| x[0].min_axis(axis, keep));
         }
     }
 }
 
 #[test]
 fn matmul_all_forms() {
-    check("matmul 2d", &[rand(&[3, 4], 8), rand(&[4, 5], 9)], |x| x[0].matmul(&x[1]));
-    check("matmul transposed", &[rand(&[4, 3], 10), rand(&[5, 4], 11)], |x| x[0].t().matmul(&x[1].t()));
-    check("matmul batched", &[rand(&[2, 3, 4], 12), rand(&[2, 4, 2], 13)], |x| x[0].matmul(&x[1]));
-    check("matmul batch x matrix", &[rand(&[2, 3, 4], 14), rand(&[4, 2], 15)], |x| x[0].matmul(&x[1]));
+    check("matmul 2d", vec![rand(&[3, 4], 8), rand(&[4, 5], 9)], |x| {
+        x[0].matmul(&x[1])
+    });
+    check("matmul transposed", vec![rand(&[4, 3], 10), rand(&[5, 4], 11)], |x| {
+        x[0].t().matmul(&x[1].t())
+    });
+    check(
+        "matmul batched",
+        vec![rand(&[2, 3, 4], 12), rand(&[2, 4, 2], 13)],
+        |x| x[0].matmul(&x[1]),
+    );
+    check(
+        "matmul batch x matrix",
+        vec![rand(&[2, 3, 4], 14), rand(&[4, 2], 15)],
+        |x| x[0].matmul(&x[1]),
+    );
 }
 
 #[test]
 fn softmax_family() {
     let x = rand(&[3, 5], 16);
     for axis in 0..2 {
-        check("softmax", &[x.clone()], |x| x[0].softmax(axis));
-        check("log_softmax", &[x.clone()], |x| x[0].log_softmax(axis));
+        check("softmax", vec![x.clone()], |x| x[0].softmax(axis));
+        check("log_softmax", vec![x.clone()], |x| x[0].log_softmax(axis));
     }
 }
 
 #[test]
 fn shape_ops() {
     let x = rand(&[2, 3, 4], 17);
-    check("reshape", &[x.clone()], |x| x[0].reshape(&[6, 4]));
-    check("permute", &[x.clone()], |x| x[0].permute(&[2, 0, 1]));
-    check("transpose then reshape", &[x.clone()], |x| x[0].transpose(0, 2).reshape(&[4, 6]));
-    check("narrow", &[x.clone()], |x| x[0].narrow(1, 1, 2));
-    check("flatten_from", &[x.clone()], |x| x[0].flatten_from(1));
-    check("unsqueeze/squeeze", &[x.clone()], |x| x[0].unsqueeze(1).squeeze(1));
-    check("broadcast_to", &[rand(&[3, 1], 18)], |x| x[0].broadcast_to(&[2, 3, 4]));
-    check("concat", &[x.clone(), rand(&[2, 1, 4], 19)], |x| Tensor::concat(&[&x[0], &x[1]], 1));
-    check("stack", &[rand(&[3, 2], 20), rand(&[3, 2], 21)], |x| Tensor::stack(&[&x[0], &x[1]], 1));
-    check("contiguous", &[x], |x| x[0].permute(&[1, 0, 2]).contiguous());
+    check("reshape", vec![x.clone()], |x| x[0].reshape(&[6, 4]));
+    check("permute", vec![x.clone()], |x| x[0].permute(&[2, 0, 1]));
+    check("transpose then reshape", vec![x.clone()], |x| {
+        x[0].transpose(0, 2).reshape(&[4, 6])
+    });
+    check("narrow", vec![x.clone()], |x| x[0].narrow(1, 1, 2));
+    check("flatten_from", vec![x.clone()], |x| x[0].flatten_from(1));
+    check("unsqueeze/squeeze", vec![x.clone()], |x| x[0].unsqueeze(1).squeeze(1));
+    check("broadcast_to", vec![rand(&[3, 1], 18)], |x| {
+        x[0].broadcast_to(&[2, 3, 4])
+    });
+    check("concat", vec![x.clone(), rand(&[2, 1, 4], 19)], |x| {
+        Tensor::concat(&[&x[0], &x[1]], 1)
+    });
+    check("stack", vec![rand(&[3, 2], 20), rand(&[3, 2], 21)], |x| {
+        Tensor::stack(&[&x[0], &x[1]], 1)
+    });
+    check("contiguous", vec![x], |x| x[0].permute(&[1, 0, 2]).contiguous());
 }
 
 #[test]
 fn indexing() {
     let x = rand(&[4, 3], 22);
-    check("index_select", &[x.clone()], |x| x[0].index_select(0, &[3, 0, 3, 1]));
+    check("index_select", vec![x.clone()], |x| x[0].index_select(0, &[3, 0, 3, 1]));
     let idx = ArrayD::from_shape_vec(IxDyn(&[4, 2]), vec![0, 2, 1, 1, 2, 0, 0, 0]).unwrap();
-    check("gather", &[x], move |x| x[0].gather(1, &idx));
+    check("gather", vec![x], move |x| x[0].gather(1, &idx));
 }
 
 /// A 2-layer MLP with softmax cross-entropy, written from primitive ops.
@@ -143,7 +176,7 @@ fn mlp_with_cross_entropy() {
     let x = rand(&[5, 4], 23);
     let labels = ArrayD::from_shape_vec(IxDyn(&[5, 1]), vec![0, 2, 1, 2, 0]).unwrap();
     let params = [rand(&[4, 6], 24), rand(&[6], 25), rand(&[6, 3], 26), rand(&[3], 27)];
-    check("mlp", &params, move |p| {
+    check("mlp", params.to_vec(), move |p| {
         let h = (x.matmul(&p[0]) + &p[1]).tanh();
         let logits = h.matmul(&p[2]) + &p[3];
         logits.log_softmax(1).gather(1, &labels).mean().neg()

@@ -27,20 +27,28 @@ fn naive_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> 
 fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: element {i}: {g} vs {w}");
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}: element {i}: {g} vs {w}"
+        );
     }
 }
 
 /// A shape of rank 1-4 and a second shape broadcast-compatible with it.
 fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    prop::collection::vec(1usize..4, 1..5).prop_flat_map(|shape| {
-        let n = shape.len();
-        (Just(shape), prop::collection::vec(any::<bool>(), n), 0..=n)
-    })
-    .prop_map(|(shape, ones, drop)| {
-        let other: Vec<usize> = shape.iter().zip(&ones).map(|(&d, &one)| if one { 1 } else { d }).collect();
-        (shape, other[drop..].to_vec())
-    })
+    prop::collection::vec(1usize..4, 1..5)
+        .prop_flat_map(|shape| {
+            let n = shape.len();
+            (Just(shape), prop::collection::vec(any::<bool>(), n), 0..=n)
+        })
+        .prop_map(|(shape, ones, drop)| {
+            let other: Vec<usize> = shape
+                .iter()
+                .zip(&ones)
+                .map(|(&d, &one)| if one { 1 } else { d })
+                .collect();
+            (shape, other[drop..].to_vec())
+        })
 }
 
 proptest! {
@@ -138,9 +146,10 @@ proptest! {
             let row = &xv[r * 7..(r + 1) * 7];
             let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
             let z: f64 = row.iter().map(|&v| (v as f64 - m).exp()).sum();
-            for c in 0..7 {
-                let want = (row[c] as f64 - m).exp() / z;
-                prop_assert!((p.to_vec()[r * 7 + c] as f64 - want).abs() < 1e-5);
+            let probs = p.to_vec();
+            for (c, &v) in row.iter().enumerate() {
+                let want = (v as f64 - m).exp() / z;
+                prop_assert!((probs[r * 7 + c] as f64 - want).abs() < 1e-5);
             }
         }
     }
@@ -169,7 +178,10 @@ fn large_parallel_matmul_matches_naive() {
 fn shape_errors_name_the_op_and_shapes() {
     let err = std::panic::catch_unwind(|| Tensor::zeros(&[2, 3]).add(&Tensor::zeros(&[4]))).unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("add") && msg.contains("[2, 3]") && msg.contains("[4]"), "{msg}");
+    assert!(
+        msg.contains("add") && msg.contains("[2, 3]") && msg.contains("[4]"),
+        "{msg}"
+    );
     let err = std::panic::catch_unwind(|| Tensor::zeros(&[2, 3]).matmul(&Tensor::zeros(&[2, 3]))).unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("matmul") && msg.contains("[2, 3]"), "{msg}");

@@ -93,10 +93,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let workloads = args.workloads.clone().unwrap_or_else(|| Workload::ALL.to_vec());
     let peers: Option<(Option<Peer>, Peer)> = match args.compare {
         None => None,
-        Some(Compare::Pytorch) => Some((Some(Peer::find(&args.python, "pytorch")?), Peer::find(&args.python, "numpy")?)),
+        Some(Compare::Pytorch) => Some((
+            Some(Peer::find(&args.python, "pytorch")?),
+            Peer::find(&args.python, "numpy")?,
+        )),
         Some(Compare::Numpy) => Some((None, Peer::find(&args.python, "numpy")?)),
     };
-    let opts = RunOptions { data_dir: &data_dir, epochs: args.epochs.max(1), accuracy: args.accuracy, seed: 0 };
+    let opts = RunOptions {
+        data_dir: &data_dir,
+        epochs: args.epochs.max(1),
+        accuracy: args.accuracy,
+        seed: 0,
+    };
     let mut reports = Vec::new();
     for &w in &workloads {
         let peer = peers.as_ref().and_then(|(torch, numpy)| match w.peer() {

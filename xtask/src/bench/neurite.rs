@@ -53,7 +53,9 @@ fn train_mlp(
     let data = load_mnist(opts.data_dir)?;
     let mut model = spec.build(&mut seeded_rng(opts.seed));
     let mut opt = make_opt(model.parameters());
-    let train = DataLoader::new(&data.train, batch).shuffle(opts.seed).layout(Layout::Flat);
+    let train = DataLoader::new(&data.train, batch)
+        .shuffle(opts.seed)
+        .layout(Layout::Flat);
     let test = DataLoader::new(&data.test, 1000).layout(Layout::Flat);
     let report = fit_with(
         &mut model,
@@ -84,7 +86,11 @@ fn cnn_steps(opts: &RunOptions<'_>, workload: Workload) -> Result<Measurement, S
     let (spec, steps, batches): (ModelSpec, usize, Vec<(Tensor, Vec<usize>)>) = if workload == Workload::W3 {
         let data = load_mnist(opts.data_dir)?;
         let loader = DataLoader::new(&data.train, 64).layout(Layout::Nchw);
-        (ModelSpec::w3(), 200, loader.epoch(0).take(205).map(|b| b.into_parts()).collect())
+        (
+            ModelSpec::w3(),
+            200,
+            loader.epoch(0).take(205).map(|b| b.into_parts()).collect(),
+        )
     } else {
         let mut rng = seeded_rng(opts.seed);
         let batches = (0..8)
@@ -113,7 +119,11 @@ fn cnn_steps(opts: &RunOptions<'_>, workload: Workload) -> Result<Measurement, S
         step(&mut model, &mut opt, x, y);
     }
     let seconds = start.elapsed().as_secs_f64();
-    let mut m = Measurement { seconds, images_per_second: Some((steps * 64) as f64 / seconds), ..Measurement::default() };
+    let mut m = Measurement {
+        seconds,
+        images_per_second: Some((steps * 64) as f64 / seconds),
+        ..Measurement::default()
+    };
     if workload == Workload::W3 && opts.accuracy {
         let data = load_mnist(opts.data_dir)?;
         let mut model = spec.build(&mut seeded_rng(opts.seed));
@@ -133,8 +143,11 @@ fn infer(opts: &RunOptions<'_>) -> Result<Measurement, String> {
     let data = load_mnist(opts.data_dir)?;
     let mut model = ModelSpec::w1().build(&mut seeded_rng(opts.seed));
     model.set_training(false);
-    let batches: Vec<Tensor> =
-        DataLoader::new(&data.test, 1000).layout(Layout::Flat).epoch(0).map(|b| b.into_parts().0).collect();
+    let batches: Vec<Tensor> = DataLoader::new(&data.test, 1000)
+        .layout(Layout::Flat)
+        .epoch(0)
+        .map(|b| b.into_parts().0)
+        .collect();
     let mut best = f64::INFINITY;
     no_grad(|| {
         for _ in 0..3 {
@@ -145,7 +158,11 @@ fn infer(opts: &RunOptions<'_>) -> Result<Measurement, String> {
             best = best.min(start.elapsed().as_secs_f64());
         }
     });
-    Ok(Measurement { seconds: best, images_per_second: Some(data.test.len() as f64 / best), ..Measurement::default() })
+    Ok(Measurement {
+        seconds: best,
+        images_per_second: Some(data.test.len() as f64 / best),
+        ..Measurement::default()
+    })
 }
 
 /// W6 in a fresh process: re-runs this executable with the hidden `bench-load-child` task.
@@ -160,7 +177,10 @@ fn load_in_child(opts: &RunOptions<'_>) -> Result<Measurement, String> {
         .output()
         .map_err(|e| format!("cannot start the W6 child process: {e}"))?;
     if !out.status.success() {
-        return Err(format!("W6 child failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "W6 child failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| format!("W6 child printed no result: {e}"))
 }
@@ -194,7 +214,10 @@ fn sgemm() -> Measurement {
         let mut rng = seeded_rng(7);
         let a = Tensor::uniform(&[rows, inner], 0.0, 1.0, &mut rng).data();
         let b = Tensor::uniform(&[inner, cols], 0.0, 1.0, &mut rng).data();
-        let (a2, b2) = (a.view().into_dimensionality().unwrap(), b.view().into_dimensionality().unwrap());
+        let (a2, b2) = (
+            a.view().into_dimensionality().unwrap(),
+            b.view().into_dimensionality().unwrap(),
+        );
         let mut c = ndarray::Array2::<f32>::zeros((rows, cols));
         gemm(1.0, &a2, &b2, 0.0, &mut c.view_mut());
         let start = Instant::now();

@@ -32,11 +32,21 @@ impl Peer {
                 python.display()
             ));
         }
-        Ok(Peer { python: python.to_path_buf(), script })
+        Ok(Peer {
+            python: python.to_path_buf(),
+            script,
+        })
     }
 
     /// Runs one repeat of `workload` with `threads` threads.
-    pub fn run(&self, workload: Workload, data_dir: &Path, threads: usize, epochs: usize, accuracy: bool) -> Result<Measurement, String> {
+    pub fn run(
+        &self,
+        workload: Workload,
+        data_dir: &Path,
+        threads: usize,
+        epochs: usize,
+        accuracy: bool,
+    ) -> Result<Measurement, String> {
         let mut cmd = Command::new(&self.python);
         cmd.arg(&self.script)
             .arg(workload.id())
@@ -50,10 +60,16 @@ impl Peer {
         if accuracy {
             cmd.arg("--accuracy");
         }
-        let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", self.python.display()))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.python.display()))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            return Err(format!("peer {} failed: {}", workload.id(), err.lines().last().unwrap_or("").trim()));
+            return Err(format!(
+                "peer {} failed: {}",
+                workload.id(),
+                err.lines().last().unwrap_or("").trim()
+            ));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let line = text.lines().last().unwrap_or("");

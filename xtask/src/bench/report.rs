@@ -37,7 +37,12 @@ pub struct WorkloadReport {
 
 impl WorkloadReport {
     /// Builds the report, computing summaries and the ratio.
-    pub fn new(workload: Workload, neurite: Vec<Measurement>, peer_runs: Vec<Measurement>, compared: bool) -> WorkloadReport {
+    pub fn new(
+        workload: Workload,
+        neurite: Vec<Measurement>,
+        peer_runs: Vec<Measurement>,
+        compared: bool,
+    ) -> WorkloadReport {
         let secs = |runs: &[Measurement]| Summary::of(&runs.iter().map(|m| m.seconds).collect::<Vec<_>>());
         let neurite_seconds = secs(&neurite);
         let peer_seconds = secs(&peer_runs);
@@ -64,7 +69,9 @@ fn median_of(runs: &[Measurement], f: impl Fn(&Measurement) -> Option<f64>) -> O
 }
 
 fn fmt_summary(s: Option<Summary>) -> String {
-    s.map_or("-".to_string(), |s| format!("{:.4} ({:.4}-{:.4})", s.median, s.min, s.max))
+    s.map_or("-".to_string(), |s| {
+        format!("{:.4} ({:.4}-{:.4})", s.median, s.min, s.max)
+    })
 }
 
 /// Extra figures per workload (accuracy, images/s, GFLOP/s, ms to first batch).
@@ -132,8 +139,10 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
 
 /// Draws the ratios (bars) against their targets (marks) as an SVG bar chart.
 pub fn write_plot(path: &Path, reports: &[WorkloadReport]) -> Result<(), String> {
-    let rows: Vec<(&str, f64, f64)> =
-        reports.iter().filter_map(|r| r.ratio.map(|x| (r.workload, x, r.target_ratio))).collect();
+    let rows: Vec<(&str, f64, f64)> = reports
+        .iter()
+        .filter_map(|r| r.ratio.map(|x| (r.workload, x, r.target_ratio)))
+        .collect();
     if rows.is_empty() {
         return Err("--plot needs --compare: there are no ratios to draw".to_string());
     }
@@ -142,7 +151,10 @@ pub fn write_plot(path: &Path, reports: &[WorkloadReport]) -> Result<(), String>
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let top = rows.iter().map(|r| r.1.max(r.2)).fold(1.0f64, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(&root)
-        .caption("neurite / peer time (lower is better); black line = target", ("sans-serif", 18))
+        .caption(
+            "neurite / peer time (lower is better); black line = target",
+            ("sans-serif", 18),
+        )
         .margin(14)
         .x_label_area_size(32)
         .y_label_area_size(48)
@@ -162,12 +174,18 @@ pub fn write_plot(path: &Path, reports: &[WorkloadReport]) -> Result<(), String>
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
             let color = if r.1 <= r.2 { GREEN.mix(0.7) } else { RED.mix(0.7) };
-            Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), r.1)], color.filled())
+            Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), r.1)],
+                color.filled(),
+            )
         }))
         .map_err(|e| fail(&e))?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            PathElement::new(vec![(SegmentValue::Exact(i), r.2), (SegmentValue::Exact(i + 1), r.2)], BLACK.stroke_width(3))
+            PathElement::new(
+                vec![(SegmentValue::Exact(i), r.2), (SegmentValue::Exact(i + 1), r.2)],
+                BLACK.stroke_width(3),
+            )
         }))
         .map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))

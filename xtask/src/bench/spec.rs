@@ -22,8 +22,15 @@ pub enum Workload {
 
 impl Workload {
     /// All workloads in order.
-    pub const ALL: [Workload; 7] =
-        [Workload::W1, Workload::W2, Workload::W3, Workload::W4, Workload::W5, Workload::W6, Workload::W7];
+    pub const ALL: [Workload; 7] = [
+        Workload::W1,
+        Workload::W2,
+        Workload::W3,
+        Workload::W4,
+        Workload::W5,
+        Workload::W6,
+        Workload::W7,
+    ];
 
     /// `W1` ... `W7`.
     pub fn id(self) -> &'static str {
@@ -73,6 +80,8 @@ impl Workload {
 
     /// Parses `W1` (case-insensitive).
     pub fn parse(s: &str) -> Option<Workload> {
-        Workload::ALL.into_iter().find(|w| w.id().eq_ignore_ascii_case(s.trim()))
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.id().eq_ignore_ascii_case(s.trim()))
     }
 }

@@ -111,16 +111,12 @@ impl Http {
                 .map(str::to_owned)
         };
         // A body the transport decodes (Content-Encoding) cannot be resumed by byte offset.
-        let encoded =
-            header("content-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+        let encoded = header("content-encoding").is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
         let length = header("content-length")
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|_| !encoded);
         let (append, total) = match status {
-            206 if offset > 0 => match header("content-range")
-                .as_deref()
-                .and_then(parse_content_range)
-            {
+            206 if offset > 0 => match header("content-range").as_deref().and_then(parse_content_range) {
                 Some((start, total)) if start == offset => (true, total),
                 _ => {
                     let _ = fs::remove_file(part);
@@ -132,15 +128,9 @@ impl Http {
             200..=299 => (false, length),
             416 if offset > 0 => {
                 let _ = fs::remove_file(part);
-                return Err(Attempt::Retry(
-                    "server refused the range; restarting".to_string(),
-                ));
+                return Err(Attempt::Retry("server refused the range; restarting".to_string()));
             }
-            _ => {
-                return Err(Attempt::Fail(DownloadError::Source(format!(
-                    "HTTP {status}"
-                ))))
-            }
+            _ => return Err(Attempt::Fail(DownloadError::Source(format!("HTTP {status}")))),
         };
         let mut file = if append {
             OpenOptions::new().append(true).open(part)
@@ -164,9 +154,7 @@ impl Http {
                     if encoded {
                         let _ = fs::remove_file(part);
                     }
-                    return Err(Attempt::Retry(format!(
-                        "connection cut after {have} bytes ({e})"
-                    )));
+                    return Err(Attempt::Retry(format!("connection cut after {have} bytes ({e})")));
                 }
             };
             file.write_all(&buf[..n]).map_err(local)?;
@@ -232,10 +220,7 @@ mod tests {
 
     #[test]
     fn parses_content_range() {
-        assert_eq!(
-            parse_content_range("bytes 100-199/200"),
-            Some((100, Some(200)))
-        );
+        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
     }

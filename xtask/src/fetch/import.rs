@@ -25,10 +25,7 @@ pub fn import_dataset(
     if !from.exists() {
         return Err(import_error(from, "no such file or folder".to_string()));
     }
-    let wants_archive = spec
-        .downloads
-        .iter()
-        .all(|d| matches!(d.unpack, Unpack::TarGz { .. }));
+    let wants_archive = spec.downloads.iter().all(|d| matches!(d.unpack, Unpack::TarGz { .. }));
     if from.is_file() && !wants_archive {
         return Err(import_error(
             from,
@@ -47,14 +44,12 @@ pub fn import_dataset(
     for download in &spec.downloads {
         match &download.unpack {
             Unpack::Gunzip(expected) => {
-                let src = find(&dirs, &expected.name).ok_or_else(|| {
-                    import_error(from, missing_message(&expected.name, None, &dirs))
-                })?;
+                let src = find(&dirs, &expected.name)
+                    .ok_or_else(|| import_error(from, missing_message(&expected.name, None, &dirs)))?;
                 import_file(spec, &target, expected, &src, options, &mut report)?;
             }
             Unpack::TarGz { root, files } => {
-                let loose: Vec<Option<PathBuf>> =
-                    files.iter().map(|e| find(&dirs, &e.name)).collect();
+                let loose: Vec<Option<PathBuf>> = files.iter().map(|e| find(&dirs, &e.name)).collect();
                 if loose.iter().all(Option::is_some) {
                     for (expected, src) in files.iter().zip(loose.into_iter().flatten()) {
                         import_file(spec, &target, expected, &src, options, &mut report)?;
@@ -78,8 +73,7 @@ pub fn import_dataset(
                         .find(|(_, found)| found.is_none())
                         .map(|(e, _)| e.name.as_str())
                         .unwrap_or_default();
-                    let message =
-                        missing_message(first_missing, Some(&download.remote_name), &dirs);
+                    let message = missing_message(first_missing, Some(&download.remote_name), &dirs);
                     return Err(import_error(from, message));
                 }
             }
@@ -93,10 +87,7 @@ pub fn import_dataset(
 /// inside those, then (unless `only_subfolders`) `from` itself.
 fn search_dirs(spec: &DatasetSpec, from: &Path, only_subfolders: bool) -> Vec<PathBuf> {
     let mut dirs = vec![from.join(&spec.subdir)];
-    for alias in [
-        spec.kind.name().to_string(),
-        spec.kind.display_name().to_lowercase(),
-    ] {
+    for alias in [spec.kind.name().to_string(), spec.kind.display_name().to_lowercase()] {
         dirs.push(from.join(&alias));
         dirs.push(from.join(&alias).join(&spec.subdir));
     }
@@ -125,9 +116,7 @@ fn find_archive(from: &Path, dirs: &[PathBuf], download: &Download) -> Option<Pa
     if from.is_file() {
         return Some(from.to_path_buf());
     }
-    dirs.iter()
-        .map(|d| d.join(&download.remote_name))
-        .find(|p| p.is_file())
+    dirs.iter().map(|d| d.join(&download.remote_name)).find(|p| p.is_file())
 }
 
 /// Says which file was not found where.
@@ -208,13 +197,8 @@ fn import_archive(
     let label = archive.display().to_string();
     if let Some(digest) = &download.archive_digest {
         match check_digest(archive, digest, &label) {
-            Ok(()) => say!(
-                "  {label}: {} verified (the official archive)",
-                digest.algorithm()
-            ),
-            Err(FetchError::DigestMismatch {
-                expected, actual, ..
-            }) => say!(
+            Ok(()) => say!("  {label}: {} verified (the official archive)", digest.algorithm()),
+            Err(FetchError::DigestMismatch { expected, actual, .. }) => say!(
                 "  warning: {label}: not the official archive ({} {actual}, expected {expected}); \
                  validating its files' structure instead",
                 digest.algorithm()

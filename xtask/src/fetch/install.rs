@@ -52,12 +52,7 @@ pub fn install_archive(
             });
         }
         let file_label = format!("{label}: {root}/{}", expected.name);
-        verified.push(verify_content(
-            &path,
-            expected,
-            &spec.foreign_sha256,
-            &file_label,
-        )?);
+        verified.push(verify_content(&path, expected, &spec.foreign_sha256, &file_label)?);
     }
     let target = data_dir.join(&spec.subdir);
     fs::create_dir_all(&target).at(&target)?;

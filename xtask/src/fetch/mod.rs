@@ -91,9 +91,9 @@ fn parse_selection(s: &str) -> Result<Selection, String> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(Selection::All);
     }
-    s.parse().map(Selection::One).map_err(|_| {
-        format!("unknown data set `{s}`: expected mnist, fashion-mnist, cifar10, cifar100 or all")
-    })
+    s.parse()
+        .map(Selection::One)
+        .map_err(|_| format!("unknown data set `{s}`: expected mnist, fashion-mnist, cifar10, cifar100 or all"))
 }
 
 /// Options shared by downloads and imports.
@@ -187,12 +187,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
 /// Downloads what is missing or bad of one data set into `data_dir`, trying each source in
 /// order; verifies and unpacks. Files already present and verified are not downloaded again
 /// unless `options.force`.
-pub fn fetch_dataset(
-    spec: &DatasetSpec,
-    data_dir: &Path,
-    http: &Http,
-    options: Options,
-) -> Result<Report, FetchError> {
+pub fn fetch_dataset(spec: &DatasetSpec, data_dir: &Path, http: &Http, options: Options) -> Result<Report, FetchError> {
     let target = data_dir.join(&spec.subdir);
     fs::create_dir_all(&target).at(&target)?;
     let mut report = Report::default();
@@ -210,12 +205,7 @@ pub fn fetch_dataset(
 
 /// Whether every file a download provides is present and verified; prints each one's
 /// state, and removes a present file that fails verification.
-fn all_present(
-    spec: &DatasetSpec,
-    target: &Path,
-    download: &sources::Download,
-    report: &mut Report,
-) -> bool {
+fn all_present(spec: &DatasetSpec, target: &Path, download: &sources::Download, report: &mut Report) -> bool {
     let mut good = Vec::new();
     let mut all = true;
     for expected in download.unpack.outputs() {
@@ -275,9 +265,7 @@ fn fetch_download(
         say!("  {} <- {url}", download.remote_name);
         let outcome = match http.download(url, part.path(), &download.remote_name) {
             Ok(_) => install_download(spec, data_dir, target, download, part.path()),
-            Err(DownloadError::Local { path, source }) => {
-                return Err(FetchError::io(&path, source))
-            }
+            Err(DownloadError::Local { path, source }) => return Err(FetchError::io(&path, source)),
             Err(DownloadError::Source(why)) => {
                 warn_line!("  failed: {url}: {why}");
                 failures.push((url.clone(), why));
@@ -290,9 +278,7 @@ fn fetch_download(
         match outcome {
             Ok(()) => return Ok(()),
             Err(e) if e.is_bad_data() && resumed => {
-                warn_line!(
-                    "  rejected: {url}: {e}; the earlier partial download was stale, starting over"
-                );
+                warn_line!("  rejected: {url}: {e}; the earlier partial download was stale, starting over");
                 remove_path(part.path());
                 resumed = false;
             }

@@ -360,11 +360,7 @@ pub fn builtin(kind: DatasetKind) -> DatasetSpec {
 
 /// The IDX layout of one of the four MNIST-family files.
 fn idx_layout(name: &str) -> Layout {
-    let count = if name.starts_with("train") {
-        60_000
-    } else {
-        10_000
-    };
+    let count = if name.starts_with("train") { 60_000 } else { 10_000 };
     if name.contains("images") {
         Layout::IdxImages {
             count,
@@ -378,33 +374,19 @@ fn idx_layout(name: &str) -> Layout {
 
 /// A CIFAR file: a batch of `records` records, or (when `records` is `None`) a text file of
 /// `lines` class names.
-fn cifar_expected(
-    name: &str,
-    records: Option<usize>,
-    label_classes: Vec<u16>,
-    lines: usize,
-) -> Expected {
+fn cifar_expected(name: &str, records: Option<usize>, label_classes: Vec<u16>, lines: usize) -> Expected {
     Expected {
         name: name.to_string(),
         sha256: None,
         layout: match records {
-            Some(records) => Layout::CifarBatch {
-                records,
-                label_classes,
-            },
+            Some(records) => Layout::CifarBatch { records, label_classes },
             None => Layout::Text { lines },
         },
     }
 }
 
 /// The one archive download of a CIFAR data set.
-fn cifar_download(
-    archive: &str,
-    bases: &[&str],
-    md5: &str,
-    kind: DatasetKind,
-    files: Vec<Expected>,
-) -> Download {
+fn cifar_download(archive: &str, bases: &[&str], md5: &str, kind: DatasetKind, files: Vec<Expected>) -> Download {
     debug_assert_eq!(policy(kind).archive, ArchiveCheck::Md5);
     Download {
         remote_name: archive.to_string(),

@@ -101,8 +101,7 @@ pub fn verify_content(
         if foreign.iter().any(|f| f.eq_ignore_ascii_case(&actual)) {
             return Err(FetchError::Malformed {
                 file: label.to_string(),
-                reason: "this is a file of another data set (its SHA-256 is a pinned MNIST hash)"
-                    .to_string(),
+                reason: "this is a file of another data set (its SHA-256 is a pinned MNIST hash)".to_string(),
             });
         }
     }
@@ -117,10 +116,7 @@ pub fn check_layout(path: &Path, layout: &Layout) -> Result<(), String> {
         Layout::IdxImages { count, rows, cols } => {
             let header = read_header(path, 3).map_err(io)?;
             check_idx_header(&header, 0x0803, &[*count, *rows, *cols])?;
-            check_len(
-                len,
-                16 + u64::from(*count) * u64::from(*rows) * u64::from(*cols),
-            )
+            check_len(len, 16 + u64::from(*count) * u64::from(*rows) * u64::from(*cols))
         }
         Layout::IdxLabels { count, classes } => {
             let header = read_header(path, 1).map_err(io)?;
@@ -130,10 +126,7 @@ pub fn check_layout(path: &Path, layout: &Layout) -> Result<(), String> {
             reader.read_exact(&mut [0u8; 8]).map_err(io)?;
             check_labels(reader, 1, &[u16::from(*classes)]).map_err(io)?
         }
-        Layout::CifarBatch {
-            records,
-            label_classes,
-        } => {
+        Layout::CifarBatch { records, label_classes } => {
             let record = label_classes.len() + CIFAR_PIXELS;
             check_len(len, (*records * record) as u64)?;
             let reader = BufReader::new(File::open(path).map_err(io)?);
@@ -170,12 +163,8 @@ fn read_header(path: &Path, dims: usize) -> io::Result<Vec<u32>> {
 fn check_idx_header(words: &[u32], magic: u32, dims: &[u32]) -> Result<(), String> {
     match words.split_first() {
         None => Err("too short for an IDX header".to_string()),
-        Some((m, _)) if *m != magic => {
-            Err(format!("IDX magic is 0x{m:08x}, expected 0x{magic:08x}"))
-        }
-        Some((_, found)) if found != dims => {
-            Err(format!("IDX dimensions are {found:?}, expected {dims:?}"))
-        }
+        Some((m, _)) if *m != magic => Err(format!("IDX magic is 0x{m:08x}, expected 0x{magic:08x}")),
+        Some((_, found)) if found != dims => Err(format!("IDX dimensions are {found:?}, expected {dims:?}")),
         Some(_) => Ok(()),
     }
 }
@@ -190,11 +179,7 @@ fn check_len(len: u64, expected: u64) -> Result<(), String> {
 }
 
 /// Reads records of `record` bytes whose first bytes are labels, each below its limit.
-fn check_labels(
-    mut reader: impl Read,
-    record: usize,
-    limits: &[u16],
-) -> io::Result<Result<(), String>> {
+fn check_labels(mut reader: impl Read, record: usize, limits: &[u16]) -> io::Result<Result<(), String>> {
     let mut buf = vec![0u8; record];
     let mut index = 0usize;
     loop {
@@ -205,9 +190,7 @@ fn check_labels(
         }
         for (byte, limit) in buf.iter().zip(limits) {
             if u16::from(*byte) >= *limit {
-                return Ok(Err(format!(
-                    "record {index} has label {byte}, expected below {limit}"
-                )));
+                return Ok(Err(format!("record {index} has label {byte}, expected below {limit}")));
             }
         }
         index += 1;

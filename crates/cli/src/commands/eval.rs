@@ -19,7 +19,10 @@ pub fn run(args: &EvalArgs) -> CliResult {
     let opened = data::open(args.dataset, args.data.data_dir.as_deref(), !args.json)?;
     let d = &opened.data;
     let expected = ModelSpec::from_name(spec.name(), None, &d.image_shape(), d.num_classes()).ok();
-    if spec.classes() != d.num_classes() || (expected.is_some() && spec.input_shape().iter().product::<usize>() != d.image_shape().iter().product::<usize>()) {
+    if spec.classes() != d.num_classes()
+        || (expected.is_some()
+            && spec.input_shape().iter().product::<usize>() != d.image_shape().iter().product::<usize>())
+    {
         return Err(CliError::new(format!(
             "{} is a {} for input {:?} with {} classes, but {} has images {:?} with {} classes",
             args.weights.display(),
@@ -34,7 +37,11 @@ pub fn run(args: &EvalArgs) -> CliResult {
     let mut model = spec.build(&mut seeded_rng(0));
     serialize::load_into(&mut model, &args.weights).map_err(|e| CliError::new(e.to_string()))?;
     model.set_training(false);
-    let layout = if matches!(spec, ModelSpec::Mlp { .. }) { Layout::Flat } else { Layout::Nchw };
+    let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
+        Layout::Flat
+    } else {
+        Layout::Nchw
+    };
     let loader = DataLoader::new(&d.test, 1000).layout(layout);
     let mut confusion = ConfusionMatrix::new(d.num_classes());
     no_grad(|| {

@@ -44,7 +44,11 @@ pub fn run(args: &InfoArgs) -> CliResult {
     let width = d.class_names().iter().map(|n| n.len()).max().unwrap_or(5).max(5);
     println!("{:>5}  {:<width$}  {:>7}  {:>7}", "label", "class", "train", "test");
     for (i, class) in d.class_names().iter().enumerate() {
-        println!("{i:>5}  {class:<width$}  {:>7}  {:>7}", train[i], test.get(i).copied().unwrap_or(0));
+        println!(
+            "{i:>5}  {class:<width$}  {:>7}  {:>7}",
+            train[i],
+            test.get(i).copied().unwrap_or(0)
+        );
     }
     Ok(())
 }

@@ -22,7 +22,12 @@ pub fn load_image(path: &Path, [c, h, w]: [usize; 3], light_on_dark: bool) -> Cl
         .with_guessed_format()
         .map_err(|e| CliError::new(format!("{}: cannot read: {e}", path.display())))?
         .decode()
-        .map_err(|e| CliError::new(format!("{}: not a readable PNG, JPEG or PGM image: {e}", path.display())))?;
+        .map_err(|e| {
+            CliError::new(format!(
+                "{}: not a readable PNG, JPEG or PGM image: {e}",
+                path.display()
+            ))
+        })?;
     let resized = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
     if c == 1 {
         let grey = resized.to_luma8();
@@ -57,7 +62,9 @@ fn class_names(kind: DatasetKind, classes: usize) -> Vec<String> {
         DatasetKind::Cifar10 => &CIFAR10_CLASSES,
         DatasetKind::Cifar100 => &[],
     };
-    (0..classes).map(|i| names.get(i).map_or_else(|| format!("class {i}"), |s| s.to_string())).collect()
+    (0..classes)
+        .map(|i| names.get(i).map_or_else(|| format!("class {i}"), |s| s.to_string()))
+        .collect()
 }
 
 /// Runs `neurite predict`.
@@ -89,8 +96,11 @@ pub fn run(args: &PredictArgs) -> CliResult {
         let probs = no_grad(|| model.forward(&input).softmax(1)).to_vec();
         let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top: Vec<String> =
-            ranked.iter().take(3).map(|(i, p)| format!("{} {:.1}%", names[*i], p * 100.0)).collect();
+        let top: Vec<String> = ranked
+            .iter()
+            .take(3)
+            .map(|(i, p)| format!("{} {:.1}%", names[*i], p * 100.0))
+            .collect();
         println!("{}: {}", path.display(), top.join(", "));
     }
     Ok(())

@@ -27,13 +27,25 @@ pub fn run(args: &ShowArgs) -> CliResult {
         )));
     }
     let [channels, height, width] = set.image_shape();
-    let pixels: Vec<Pixels<'_>> =
-        indices.iter().map(|&i| Pixels { data: set.image(i), channels, height, width }).collect();
+    let pixels: Vec<Pixels<'_>> = indices
+        .iter()
+        .map(|&i| Pixels {
+            data: set.image(i),
+            channels,
+            height,
+            width,
+        })
+        .collect();
     let names = set.class_names();
     if let Some(png) = &args.png {
         write_png_grid(png, &pixels).map_err(CliError::new)?;
         let labels: Vec<String> = indices.iter().map(|&i| names[set.label(i)].clone()).collect();
-        println!("wrote {} images to {}: {}", indices.len(), png.display(), labels.join(", "));
+        println!(
+            "wrote {} images to {}: {}",
+            indices.len(),
+            png.display(),
+            labels.join(", ")
+        );
         return Ok(());
     }
     for (&i, img) in indices.iter().zip(&pixels) {

@@ -69,13 +69,22 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
     let d = &opened.data;
     let spec = spec_from_args(&args.model, d.image_shape(), d.num_classes())?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, spec.name())));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, spec.name())));
     fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
 
     let mut model = spec.build(&mut seeded_rng(args.seed));
     let mut opt = optimizer(args.optimizer, model.parameters(), lr);
-    let layout = if matches!(spec, ModelSpec::Mlp { .. }) { Layout::Flat } else { Layout::Nchw };
-    let train = DataLoader::new(&d.train, args.batch_size).shuffle(args.seed).layout(layout);
+    let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
+        Layout::Flat
+    } else {
+        Layout::Nchw
+    };
+    let train = DataLoader::new(&d.train, args.batch_size)
+        .shuffle(args.seed)
+        .layout(layout);
     let test = DataLoader::new(&d.test, 1000).layout(layout);
     println!(
         "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {} epochs, {} threads",
@@ -93,7 +102,10 @@ pub fn run(args: &TrainArgs) -> CliResult {
 
     let stop = install_ctrl_c();
     let mut progress = Progress::new(args.epochs, stop);
-    let options = FitOptions { batches_per_epoch: Some(train.num_batches()), ..FitOptions::new(args.epochs) };
+    let options = FitOptions {
+        batches_per_epoch: Some(train.num_batches()),
+        ..FitOptions::new(args.epochs)
+    };
     let result = fit_with(
         &mut model,
         opt.as_mut(),
@@ -135,9 +147,19 @@ pub fn run(args: &TrainArgs) -> CliResult {
         "threads": rayon::current_num_threads(),
         "stopped_early": report.stopped_early,
     });
-    write_json(&out.join("metrics.json"), &MetricsFile { settings, epochs: records.clone() })?;
+    write_json(
+        &out.join("metrics.json"),
+        &MetricsFile {
+            settings,
+            epochs: records.clone(),
+        },
+    )?;
     write_curves(&out.join("curves.svg"), &records).map_err(CliError::new)?;
-    println!("saved {}, metrics.json and curves.svg in {}", weights.display(), out.display());
+    println!(
+        "saved {}, metrics.json and curves.svg in {}",
+        weights.display(),
+        out.display()
+    );
     match failure {
         Some(e) => Err(CliError::new(format!("{e}; saved the last good model"))),
         None => Ok(()),
@@ -162,7 +184,10 @@ fn records(report: &FitReport) -> Vec<EpochRecord> {
 }
 
 fn print_table(records: &[EpochRecord]) {
-    println!("\n{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>8}", "epoch", "train loss", "train acc", "test loss", "test acc", "seconds");
+    println!(
+        "\n{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>8}",
+        "epoch", "train loss", "train acc", "test loss", "test acc", "seconds"
+    );
     for r in records {
         println!(
             "{:>5}  {:>10.4}  {:>8.2}%  {:>9.4}  {:>7.2}%  {:>8.2}",

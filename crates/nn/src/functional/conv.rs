@@ -204,10 +204,28 @@ pub fn conv2d(
     };
     let bd = bias.map(|b| {
         let b = standard(b.data());
-        assert!(b.shape() == [o], "conv2d: bias shape {:?} does not fit weight shape {ws:?}", b.shape());
+        assert!(
+            b.shape() == [o],
+            "conv2d: bias shape {:?} does not fit weight shape {ws:?}",
+            b.shape()
+        );
         b
     });
-    let g = Geom { c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow };
+    let g = Geom {
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        sh,
+        sw,
+        ph,
+        pw,
+        dh,
+        dw,
+        oh,
+        ow,
+    };
     let (k, p) = (g.k(), g.p());
     let w2 = wd.view().into_shape_with_order((o, k)).expect("row-major weight");
     let x_sl = xd.as_slice().expect("standard layout");
@@ -252,7 +270,10 @@ pub fn conv2d(
         let need_b = needs.len() > 2 && needs[2];
         let (gw, gb) = if needs[1] || need_b {
             let (gw, gb) = weight_grads(&g, x_sl, g_sl, n, o, needs[1], need_b);
-            (gw.map(|a| a.into_shape_with_order(IxDyn(&[o, c, kh, kw])).expect("weight shape")), gb)
+            (
+                gw.map(|a| a.into_shape_with_order(IxDyn(&[o, c, kh, kw])).expect("weight shape")),
+                gb,
+            )
         } else {
             (None, None)
         };

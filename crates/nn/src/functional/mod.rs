@@ -68,13 +68,21 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
     );
     let (in_f, units) = (k_shape[0], k_shape[1]);
     let rows: usize = x_shape[..x_shape.len() - 1].iter().product();
-    let x2 = xd.as_standard_layout().into_owned().into_shape_with_order((rows, in_f)).expect("row-major");
+    let x2 = xd
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((rows, in_f))
+        .expect("row-major");
     let k2 = kd.view().into_dimensionality::<Ix2>().expect("2-D kernel");
     let mut y = Array2::<f32>::zeros((rows, units));
     let beta = match bias {
         Some(b) => {
             let b = b.data();
-            assert!(b.shape() == [units], "dense: bias shape {:?} does not fit kernel shape {k_shape:?}", b.shape());
+            assert!(
+                b.shape() == [units],
+                "dense: bias shape {:?} does not fit kernel shape {k_shape:?}",
+                b.shape()
+            );
             let bv = b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D bias");
             y.rows_mut().into_iter().for_each(|mut r| r.assign(&bv));
             1.0
@@ -88,7 +96,10 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
     let mut inputs = vec![x, kernel];
     inputs.extend(bias);
     Tensor::from_op(y, &inputs, move |g, needs| {
-        let g2 = g.view().into_shape_with_order((rows, units)).expect("row-major gradient");
+        let g2 = g
+            .view()
+            .into_shape_with_order((rows, units))
+            .expect("row-major gradient");
         let k2 = kd.view().into_dimensionality::<Ix2>().expect("2-D kernel");
         let gx = needs[0].then(|| {
             let mut gx = Array2::zeros((rows, in_f));
@@ -124,11 +135,19 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
     );
     let (out_f, in_f) = (w_shape[0], w_shape[1]);
     let rows: usize = x_shape[..x_shape.len() - 1].iter().product();
-    let x2 = xd.as_standard_layout().into_owned().into_shape_with_order((rows, in_f)).expect("row-major");
+    let x2 = xd
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((rows, in_f))
+        .expect("row-major");
     let w2 = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
     let bd = bias.map(|b| {
         let b = b.data();
-        assert!(b.shape() == [out_f], "linear: bias shape {:?} does not fit weight shape {w_shape:?}", b.shape());
+        assert!(
+            b.shape() == [out_f],
+            "linear: bias shape {:?} does not fit weight shape {w_shape:?}",
+            b.shape()
+        );
         b
     });
     let mut y = Array2::<f32>::zeros((rows, out_f));
@@ -147,7 +166,10 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
         inputs.push(b);
     }
     Tensor::from_op(y, &inputs, move |g, needs| {
-        let g2 = g.view().into_shape_with_order((rows, out_f)).expect("row-major gradient");
+        let g2 = g
+            .view()
+            .into_shape_with_order((rows, out_f))
+            .expect("row-major gradient");
         let w2 = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
         let gx = needs[0].then(|| {
             let mut gx = Array2::zeros((rows, in_f));

@@ -83,14 +83,20 @@ pub fn batch_norm(
 ) -> Tensor {
     let xd = standard(x.data());
     let shape = xd.shape().to_vec();
-    assert!(shape.len() >= 2, "batch_norm: expected an input of shape [N, C, ...], got {shape:?}");
+    assert!(
+        shape.len() >= 2,
+        "batch_norm: expected an input of shape [N, C, ...], got {shape:?}"
+    );
     let (n, c) = (shape[0], shape[1]);
     let s: usize = shape[2..].iter().product();
     let m = n * s;
     let per_ch = |name: &str, t: Option<&Tensor>| -> Option<Vec<f32>> {
         t.map(|t| {
             let sh = t.shape();
-            assert!(sh == [c], "batch_norm: {name} shape {sh:?} does not fit input shape {shape:?} (expected [{c}])");
+            assert!(
+                sh == [c],
+                "batch_norm: {name} shape {sh:?} does not fit input shape {shape:?} (expected [{c}])"
+            );
             t.to_vec()
         })
     };
@@ -103,7 +109,10 @@ pub fn batch_norm(
 
     // Per channel: the mean and 1/sqrt(var + eps) used to normalise.
     let stats: Vec<(f64, f64)> = if training {
-        assert!(m > 1, "batch_norm: expected more than 1 value per channel when training, got input shape {shape:?}");
+        assert!(
+            m > 1,
+            "batch_norm: expected more than 1 value per channel when training, got input shape {shape:?}"
+        );
         let st = per_channel(len, c, |ch| {
             let mean = channel_sum(x_sl, n, c, s, ch, |_, v| v as f64) / m as f64;
             let var = channel_sum(x_sl, n, c, s, ch, |_, v| (v as f64 - mean).powi(2)) / m as f64;
@@ -111,8 +120,11 @@ pub fn batch_norm(
         });
         let mom = momentum as f64;
         if let (Some(t), Some(rm)) = (running_mean, &rm) {
-            let upd: Vec<f32> =
-                rm.iter().zip(&st).map(|(&r, &(mu, _))| ((1.0 - mom) * r as f64 + mom * mu) as f32).collect();
+            let upd: Vec<f32> = rm
+                .iter()
+                .zip(&st)
+                .map(|(&r, &(mu, _))| ((1.0 - mom) * r as f64 + mom * mu) as f32)
+                .collect();
             t.update(|mut v| v.iter_mut().zip(upd).for_each(|(d, u)| *d = u));
         }
         if let (Some(t), Some(rv)) = (running_var, &rv) {
@@ -124,16 +136,22 @@ pub fn batch_norm(
                 .collect();
             t.update(|mut v| v.iter_mut().zip(upd).for_each(|(d, u)| *d = u));
         }
-        st.into_iter().map(|(mu, var)| (mu, 1.0 / (var + eps as f64).sqrt())).collect()
+        st.into_iter()
+            .map(|(mu, var)| (mu, 1.0 / (var + eps as f64).sqrt()))
+            .collect()
     } else {
         let (rm, rv) = match (&rm, &rv) {
             (Some(a), Some(b)) => (a, b),
             _ => panic!("batch_norm: evaluation mode needs running_mean and running_var (input shape {shape:?})"),
         };
-        rm.iter().zip(rv).map(|(&mu, &var)| (mu as f64, 1.0 / (var as f64 + eps as f64).sqrt())).collect()
+        rm.iter()
+            .zip(rv)
+            .map(|(&mu, &var)| (mu as f64, 1.0 / (var as f64 + eps as f64).sqrt()))
+            .collect()
     };
-    let scale: Vec<f32> =
-        (0..c).map(|ch| (stats[ch].1 * gamma.as_ref().map_or(1.0, |g| g[ch] as f64)) as f32).collect();
+    let scale: Vec<f32> = (0..c)
+        .map(|ch| (stats[ch].1 * gamma.as_ref().map_or(1.0, |g| g[ch] as f64)) as f32)
+        .collect();
     let shift: Vec<f32> = (0..c)
         .map(|ch| (beta.as_ref().map_or(0.0, |b| b[ch] as f64) - stats[ch].0 * scale[ch] as f64) as f32)
         .collect();
@@ -161,7 +179,11 @@ pub fn batch_norm(
                 let coef: Vec<(f32, f32, f32)> = (0..c)
                     .map(|ch| {
                         let k = gam(ch) * stats[ch].1;
-                        (k as f32, (k * sums[ch].0 / m as f64) as f32, (k * sums[ch].1 / m as f64) as f32)
+                        (
+                            k as f32,
+                            (k * sums[ch].0 / m as f64) as f32,
+                            (k * sums[ch].1 / m as f64) as f32,
+                        )
                     })
                     .collect();
                 map_planes(len, c, s, |i, ch| {

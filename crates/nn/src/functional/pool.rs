@@ -28,7 +28,10 @@ struct PoolGeom {
 impl PoolGeom {
     /// Checks the arguments the way PyTorch does and computes the output size.
     fn new(op: &str, shape: &[usize], kernel: Size2, stride: Size2, padding: Size2) -> PoolGeom {
-        assert!(shape.len() == 4, "{op}: expected an input of shape [N, C, H, W], got {shape:?}");
+        assert!(
+            shape.len() == 4,
+            "{op}: expected an input of shape [N, C, H, W], got {shape:?}"
+        );
         let (Size2(kh, kw), Size2(sh, sw), Size2(ph, pw)) = (kernel, stride, padding);
         assert!(
             kh > 0 && kw > 0 && sh > 0 && sw > 0,
@@ -40,7 +43,18 @@ impl PoolGeom {
         );
         let (h, w) = (shape[2], shape[3]);
         match (out_size(h, kh, sh, ph, 1), out_size(w, kw, sw, pw, 1)) {
-            (Some(oh), Some(ow)) if oh > 0 && ow > 0 => PoolGeom { h, w, kh, kw, sh, sw, ph, pw, oh, ow },
+            (Some(oh), Some(ow)) if oh > 0 && ow > 0 => PoolGeom {
+                h,
+                w,
+                kh,
+                kw,
+                sh,
+                sw,
+                ph,
+                pw,
+                oh,
+                ow,
+            },
             _ => panic!("{op}: kernel ({kh}, {kw}) with padding ({ph}, {pw}) does not fit input shape {shape:?}"),
         }
     }
@@ -70,7 +84,10 @@ fn for_planes(
             .with_min_len(8)
             .for_each(|(i, (o, xi))| f(i, xi, o));
     } else {
-        out.chunks_mut(out_plane).zip(x.chunks(in_plane)).enumerate().for_each(|(i, (o, xi))| f(i, xi, o));
+        out.chunks_mut(out_plane)
+            .zip(x.chunks(in_plane))
+            .enumerate()
+            .for_each(|(i, (o, xi))| f(i, xi, o));
     }
 }
 
@@ -128,7 +145,11 @@ pub fn max_pool2d(x: &Tensor, kernel: impl Into<Size2>, stride: impl Into<Size2>
             .with_min_len(8)
             .for_each(|((yo, io), xi)| pool(xi, yo, io));
     } else {
-        for ((yo, io), xi) in out.chunks_mut(out_plane).zip(idx.chunks_mut(out_plane)).zip(x_sl.chunks(in_plane)) {
+        for ((yo, io), xi) in out
+            .chunks_mut(out_plane)
+            .zip(idx.chunks_mut(out_plane))
+            .zip(x_sl.chunks(in_plane))
+        {
             pool(xi, yo, io);
         }
     }

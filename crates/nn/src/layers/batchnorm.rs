@@ -40,7 +40,8 @@ impl BatchNormCore {
             "{op}: input shape {shape:?} does not fit {c} features (expected rank {ranks:?} with dim 1 = {c})"
         );
         if self.training {
-            self.num_batches_tracked.update(|mut v| v.iter_mut().for_each(|x| *x += 1.0));
+            self.num_batches_tracked
+                .update(|mut v| v.iter_mut().for_each(|x| *x += 1.0));
         }
         batch_norm(
             input,
@@ -55,7 +56,10 @@ impl BatchNormCore {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![("weight".to_string(), self.weight.clone()), ("bias".to_string(), self.bias.clone())]
+        vec![
+            ("weight".to_string(), self.weight.clone()),
+            ("bias".to_string(), self.bias.clone()),
+        ]
     }
 
     fn named_buffers(&self) -> Vec<(String, Tensor)> {

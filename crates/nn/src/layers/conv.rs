@@ -27,7 +27,12 @@ pub struct Conv2dConfig {
 
 impl Default for Conv2dConfig {
     fn default() -> Self {
-        Conv2dConfig { stride: Size2(1, 1), padding: Size2(0, 0), dilation: Size2(1, 1), bias: true }
+        Conv2dConfig {
+            stride: Size2(1, 1),
+            padding: Size2(0, 0),
+            dilation: Size2(1, 1),
+            bias: true,
+        }
     }
 }
 
@@ -103,8 +108,16 @@ impl Conv2d {
         let fan_in = (in_channels * kh * kw).max(1);
         let bound = 1.0 / (fan_in as f32).sqrt();
         let weight = Tensor::uniform(&[out_channels, in_channels, kh, kw], -bound, bound, rng).requires_grad_();
-        let bias = config.bias.then(|| Tensor::uniform(&[out_channels], -bound, bound, rng).requires_grad_());
-        Conv2d { weight, bias, stride: config.stride, padding: config.padding, dilation: config.dilation }
+        let bias = config
+            .bias
+            .then(|| Tensor::uniform(&[out_channels], -bound, bound, rng).requires_grad_());
+        Conv2d {
+            weight,
+            bias,
+            stride: config.stride,
+            padding: config.padding,
+            dilation: config.dilation,
+        }
     }
 
     /// A layer from existing values (weight `[O, C, kh, kw]`, bias `[O]`).
@@ -113,7 +126,10 @@ impl Conv2d {
     /// When the weight is not 4-D or the bias is not `[O]`.
     pub fn from_tensors(weight: Tensor, bias: Option<Tensor>, config: Conv2dConfig) -> Conv2d {
         let ws = weight.shape();
-        assert!(ws.len() == 4, "Conv2d::from_tensors: weight shape {ws:?} is not [O, C, kh, kw]");
+        assert!(
+            ws.len() == 4,
+            "Conv2d::from_tensors: weight shape {ws:?} is not [O, C, kh, kw]"
+        );
         if let Some(b) = &bias {
             assert!(
                 b.shape() == [ws[0]],
@@ -148,7 +164,14 @@ impl Conv2d {
 
 impl Module for Conv2d {
     fn forward(&mut self, input: &Tensor) -> Tensor {
-        conv2d(input, &self.weight, self.bias.as_ref(), self.stride, self.padding, self.dilation)
+        conv2d(
+            input,
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

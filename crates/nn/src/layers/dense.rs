@@ -135,7 +135,10 @@ impl Module for Dense {
     /// When the input is a scalar, or its last axis differs from the built input size.
     fn forward(&mut self, input: &Tensor) -> Tensor {
         let shape = input.shape();
-        assert!(!shape.is_empty(), "Dense: expected an input of shape [..., features], got a scalar");
+        assert!(
+            !shape.is_empty(),
+            "Dense: expected an input of shape [..., features], got a scalar"
+        );
         self.build(shape[shape.len() - 1]);
         let kernel = self.kernel.as_ref().expect("built above");
         self.activation.apply(&dense(input, kernel, self.bias.as_ref()))

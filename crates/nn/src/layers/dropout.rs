@@ -31,8 +31,15 @@ impl Dropout {
     /// # Panics
     /// When `p` is not in `[0, 1]`.
     pub fn new(p: f32, seed: u64) -> Dropout {
-        assert!((0.0..=1.0).contains(&p), "Dropout: probability must be in [0, 1], got {p}");
-        Dropout { p, training: true, rng: seeded_rng(seed) }
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "Dropout: probability must be in [0, 1], got {p}"
+        );
+        Dropout {
+            p,
+            training: true,
+            rng: seeded_rng(seed),
+        }
     }
 
     /// The drop probability.
@@ -52,7 +59,9 @@ impl Module for Dropout {
         let shape = input.shape();
         let n: usize = shape.iter().product();
         let (keep, scale) = (1.0 - self.p, 1.0 / (1.0 - self.p));
-        let mask: Vec<f32> = (0..n).map(|_| if self.rng.random::<f32>() < keep { scale } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| if self.rng.random::<f32>() < keep { scale } else { 0.0 })
+            .collect();
         input * &Tensor::from_vec(mask, &shape).expect("mask shape")
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

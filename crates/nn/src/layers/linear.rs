@@ -38,7 +38,10 @@ impl Linear {
 
     /// A layer from existing values (weight `[out, in]`, bias `[out]`).
     pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Linear {
-        Linear { weight: weight.detach().requires_grad_(), bias: bias.map(|b| b.detach().requires_grad_()) }
+        Linear {
+            weight: weight.detach().requires_grad_(),
+            bias: bias.map(|b| b.detach().requires_grad_()),
+        }
     }
 
     /// Input size.

@@ -27,7 +27,11 @@ impl MaxPool2d {
     /// A pool with stride equal to the window and no padding.
     pub fn new(kernel_size: impl Into<Size2>) -> MaxPool2d {
         let k = kernel_size.into();
-        MaxPool2d { kernel_size: k, stride: k, padding: Size2(0, 0) }
+        MaxPool2d {
+            kernel_size: k,
+            stride: k,
+            padding: Size2(0, 0),
+        }
     }
 
     /// Sets the stride.
@@ -52,7 +56,10 @@ impl Module for MaxPool2d {
     }
     fn describe(&self) -> String {
         let (k, s, p) = (self.kernel_size, self.stride, self.padding);
-        format!("MaxPool2d(kernel_size=({}, {}), stride=({}, {}), padding=({}, {}))", k.0, k.1, s.0, s.1, p.0, p.1)
+        format!(
+            "MaxPool2d(kernel_size=({}, {}), stride=({}, {}), padding=({}, {}))",
+            k.0, k.1, s.0, s.1, p.0, p.1
+        )
     }
 }
 
@@ -79,7 +86,11 @@ impl AvgPool2d {
     /// A pool with stride equal to the window and no padding.
     pub fn new(kernel_size: impl Into<Size2>) -> AvgPool2d {
         let k = kernel_size.into();
-        AvgPool2d { kernel_size: k, stride: k, padding: Size2(0, 0) }
+        AvgPool2d {
+            kernel_size: k,
+            stride: k,
+            padding: Size2(0, 0),
+        }
     }
 
     /// Sets the stride.
@@ -104,6 +115,9 @@ impl Module for AvgPool2d {
     }
     fn describe(&self) -> String {
         let (k, s, p) = (self.kernel_size, self.stride, self.padding);
-        format!("AvgPool2d(kernel_size=({}, {}), stride=({}, {}), padding=({}, {}))", k.0, k.1, s.0, s.1, p.0, p.1)
+        format!(
+            "AvgPool2d(kernel_size=({}, {}), stride=({}, {}), padding=({}, {}))",
+            k.0, k.1, s.0, s.1, p.0, p.1
+        )
     }
 }

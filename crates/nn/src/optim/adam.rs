@@ -95,11 +95,7 @@ impl AdamCore {
     }
 
     pub(super) fn set_eps(&mut self, eps: f32) {
-        assert!(
-            eps.is_finite() && eps >= 0.0,
-            "{}: invalid eps {eps}",
-            self.name
-        );
+        assert!(eps.is_finite() && eps >= 0.0, "{}: invalid eps {eps}", self.name);
         self.eps = eps;
     }
 
@@ -138,31 +134,26 @@ impl AdamCore {
                 let bias2 = 1.0 - f64::from(b2).powf(*t as f64);
                 let step_size = (f64::from(lr) / bias1) as f32;
                 let bias2_sqrt = bias2.sqrt() as f32;
-                let (m, v) = slot
-                    .get_or_insert_with(|| (ArrayD::zeros(p.shape()), ArrayD::zeros(p.shape())));
+                let (m, v) = slot.get_or_insert_with(|| (ArrayD::zeros(p.shape()), ArrayD::zeros(p.shape())));
                 let len = p.len();
-                zip_update!(
-                    len,
-                    Zip::from(&mut p).and(&g).and(m).and(v),
-                    |p, &g, m, v| {
-                        let mut g = g;
-                        if wd != 0.0 {
-                            if decoupled {
-                                *p *= decay;
-                            } else {
-                                g += wd * *p;
-                            }
-                        }
-                        *m = if w1 < 0.5 {
-                            *m + w1 * (g - *m)
+                zip_update!(len, Zip::from(&mut p).and(&g).and(m).and(v), |p, &g, m, v| {
+                    let mut g = g;
+                    if wd != 0.0 {
+                        if decoupled {
+                            *p *= decay;
                         } else {
-                            g - (g - *m) * (1.0 - w1)
-                        };
-                        *v = *v * b2 + one_minus_b2 * g * g;
-                        let denom = v.sqrt() / bias2_sqrt + eps;
-                        *p += -step_size * *m / denom;
+                            g += wd * *p;
+                        }
                     }
-                );
+                    *m = if w1 < 0.5 {
+                        *m + w1 * (g - *m)
+                    } else {
+                        g - (g - *m) * (1.0 - w1)
+                    };
+                    *v = *v * b2 + one_minus_b2 * g * g;
+                    let denom = v.sqrt() / bias2_sqrt + eps;
+                    *p += -step_size * *m / denom;
+                });
             });
         }
         self.steps += 1;

@@ -94,10 +94,7 @@ fn check_params(op: &str, params: &[Tensor]) {
 /// # Panics
 /// When `lr` is negative or not finite.
 fn check_lr(op: &str, lr: f32) {
-    assert!(
-        lr.is_finite() && lr >= 0.0,
-        "{op}: invalid learning rate {lr}"
-    );
+    assert!(lr.is_finite() && lr >= 0.0, "{op}: invalid learning rate {lr}");
 }
 
 /// Runs `update` on a parameter's values and gradient, in place; does nothing when the

@@ -138,13 +138,7 @@ impl Optimizer for Sgd {
             "Sgd: Nesterov momentum requires a momentum above 0, got {}",
             self.momentum
         );
-        let (lr, wd, m, damp, nesterov) = (
-            self.lr,
-            self.weight_decay,
-            self.momentum,
-            self.dampening,
-            self.nesterov,
-        );
+        let (lr, wd, m, damp, nesterov) = (self.lr, self.weight_decay, self.momentum, self.dampening, self.nesterov);
         for (param, slot) in self.params.iter().zip(self.buffers.iter_mut()) {
             with_param_and_grad("Sgd", param, |mut p, g| {
                 let len = p.len();

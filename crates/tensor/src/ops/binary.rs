@@ -123,10 +123,16 @@ impl Tensor {
             let av = ad.broadcast(s.clone()).unwrap();
             let bv = bd.broadcast(s).unwrap();
             let ga = needs[0].then(|| {
-                reduce_to_shape(zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { g } else { 0.0 }), &a_shape)
+                reduce_to_shape(
+                    zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { g } else { 0.0 }),
+                    &a_shape,
+                )
             });
             let gb = needs[1].then(|| {
-                reduce_to_shape(zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { 0.0 } else { g }), &b_shape)
+                reduce_to_shape(
+                    zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { 0.0 } else { g }),
+                    &b_shape,
+                )
             });
             vec![ga, gb]
         })

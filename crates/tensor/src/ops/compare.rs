@@ -61,7 +61,11 @@ impl Tensor {
     fn arg_best(&self, axis: usize, op: &str, better: impl Fn(f32, f32) -> bool) -> Vec<usize> {
         self.read(|d| {
             check_axis(op, axis, d.shape());
-            assert!(d.shape()[axis] > 0, "{op}: axis {axis} of shape {:?} is empty", d.shape());
+            assert!(
+                d.shape()[axis] > 0,
+                "{op}: axis {axis} of shape {:?} is empty",
+                d.shape()
+            );
             d.lanes(Axis(axis))
                 .into_iter()
                 .map(|lane| {

@@ -47,8 +47,17 @@ impl Tensor {
         let shape = d.shape().to_vec();
         check_axis("gather", axis, &shape);
         let fits = index.ndim() == shape.len()
-            && index.shape().iter().zip(&shape).enumerate().all(|(i, (a, b))| i == axis || a == b);
-        assert!(fits, "gather: index shape {:?} does not fit tensor shape {shape:?} on axis {axis}", index.shape());
+            && index
+                .shape()
+                .iter()
+                .zip(&shape)
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        assert!(
+            fits,
+            "gather: index shape {:?} does not fit tensor shape {shape:?} on axis {axis}",
+            index.shape()
+        );
         if let Some(&bad) = index.iter().find(|&&i| i >= shape[axis]) {
             panic!("gather: index {bad} is out of range for axis {axis} of shape {shape:?}");
         }

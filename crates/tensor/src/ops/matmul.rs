@@ -75,12 +75,24 @@ fn matmul_batched(a: &Tensor, b: &Tensor, ad: TensorData, bd: TensorData) -> Ten
                 let mut gb2 = gb.view_mut().into_dimensionality::<Ix2>().expect("2-D");
                 for i in 0..batch {
                     let beta = if i == 0 { 0.0 } else { 1.0 };
-                    gemm(1.0, &av.index_axis(Axis(0), i).t(), &g.index_axis(Axis(0), i), beta, &mut gb2);
+                    gemm(
+                        1.0,
+                        &av.index_axis(Axis(0), i).t(),
+                        &g.index_axis(Axis(0), i),
+                        beta,
+                        &mut gb2,
+                    );
                 }
             } else {
                 let mut gb3 = gb.view_mut().into_dimensionality::<Ix3>().expect("3-D");
                 for (i, mut gbi) in gb3.axis_iter_mut(Axis(0)).enumerate() {
-                    gemm(1.0, &av.index_axis(Axis(0), i).t(), &g.index_axis(Axis(0), i), 0.0, &mut gbi);
+                    gemm(
+                        1.0,
+                        &av.index_axis(Axis(0), i).t(),
+                        &g.index_axis(Axis(0), i),
+                        0.0,
+                        &mut gbi,
+                    );
                 }
             }
             gb

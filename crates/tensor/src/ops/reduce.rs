@@ -36,7 +36,10 @@ impl Tensor {
         let shape = d.shape().to_vec();
         let value = ArrayD::from_elem(IxDyn(&[]), sum_all(&d.view()));
         Tensor::from_op(value, &[self], move |g, _| {
-            vec![Some(ArrayD::from_elem(IxDyn(&shape), g.iter().copied().next().unwrap_or(0.0)))]
+            vec![Some(ArrayD::from_elem(
+                IxDyn(&shape),
+                g.iter().copied().next().unwrap_or(0.0),
+            ))]
         })
     }
 
@@ -94,16 +97,14 @@ impl Tensor {
         self.reshape(&[self.numel()]).min_axis(0, false)
     }
 
-    fn extreme_axis(
-        &self,
-        axis: usize,
-        keepdim: bool,
-        op: &'static str,
-        better: fn(f32, f32) -> bool,
-    ) -> Tensor {
+    fn extreme_axis(&self, axis: usize, keepdim: bool, op: &'static str, better: fn(f32, f32) -> bool) -> Tensor {
         let d = self.data();
         check_axis(op, axis, d.shape());
-        assert!(d.shape()[axis] > 0, "{op}: axis {axis} of shape {:?} is empty", d.shape());
+        assert!(
+            d.shape()[axis] > 0,
+            "{op}: axis {axis} of shape {:?} is empty",
+            d.shape()
+        );
         let shape = d.shape().to_vec();
         let mut out_shape = shape.clone();
         out_shape.remove(axis);
@@ -126,7 +127,11 @@ impl Tensor {
             values = values.insert_axis(Axis(axis));
         }
         Tensor::from_op(values, &[self], move |g, _| {
-            let g = if keepdim { g.clone().remove_axis(Axis(axis)) } else { g.clone() };
+            let g = if keepdim {
+                g.clone().remove_axis(Axis(axis))
+            } else {
+                g.clone()
+            };
             let mut grad = ArrayD::zeros(IxDyn(&shape));
             Zip::from(grad.lanes_mut(Axis(axis)))
                 .and(&g)

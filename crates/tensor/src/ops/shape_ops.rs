@@ -49,7 +49,10 @@ impl Tensor {
     /// Flattens axes `start_axis..` into one, like `torch.flatten(x, start_dim)`.
     pub fn flatten_from(&self, start_axis: usize) -> Tensor {
         let shape = self.shape();
-        assert!(start_axis <= shape.len(), "flatten_from: axis {start_axis} out of range for shape {shape:?}");
+        assert!(
+            start_axis <= shape.len(),
+            "flatten_from: axis {start_axis} out of range for shape {shape:?}"
+        );
         let mut new_shape = shape[..start_axis].to_vec();
         new_shape.push(shape[start_axis..].iter().product());
         self.reshape(&new_shape)
@@ -58,7 +61,10 @@ impl Tensor {
     /// Inserts an axis of size 1 at `axis`.
     pub fn unsqueeze(&self, axis: usize) -> Tensor {
         let mut shape = self.shape();
-        assert!(axis <= shape.len(), "unsqueeze: axis {axis} out of range for shape {shape:?}");
+        assert!(
+            axis <= shape.len(),
+            "unsqueeze: axis {axis} out of range for shape {shape:?}"
+        );
         shape.insert(axis, 1);
         self.reshape(&shape)
     }
@@ -67,7 +73,10 @@ impl Tensor {
     pub fn squeeze(&self, axis: usize) -> Tensor {
         let mut shape = self.shape();
         check_axis("squeeze", axis, &shape);
-        assert!(shape[axis] == 1, "squeeze: axis {axis} of shape {shape:?} is not of size 1");
+        assert!(
+            shape[axis] == 1,
+            "squeeze: axis {axis} of shape {shape:?} is not of size 1"
+        );
         shape.remove(axis);
         self.reshape(&shape)
     }
@@ -80,8 +89,14 @@ impl Tensor {
         let d = self.data();
         let mut seen = vec![false; d.ndim()];
         let valid = axes.len() == d.ndim()
-            && axes.iter().all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
-        assert!(valid, "permute: {axes:?} is not a permutation of the axes of shape {:?}", d.shape());
+            && axes
+                .iter()
+                .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
+        assert!(
+            valid,
+            "permute: {axes:?} is not a permutation of the axes of shape {:?}",
+            d.shape()
+        );
         let mut inverse = vec![0; axes.len()];
         for (i, &a) in axes.iter().enumerate() {
             inverse[a] = i;
@@ -123,7 +138,8 @@ impl Tensor {
         d.slice_axis_inplace(Axis(axis), Slice::from(start..start + len));
         Tensor::from_op(d, &[self], move |g, _| {
             let mut grad = ArrayD::zeros(IxDyn(&shape));
-            grad.slice_axis_mut(Axis(axis), Slice::from(start..start + len)).assign(g);
+            grad.slice_axis_mut(Axis(axis), Slice::from(start..start + len))
+                .assign(g);
             vec![Some(grad)]
         })
     }
@@ -139,8 +155,16 @@ impl Tensor {
         check_axis("concat", axis, &first);
         for d in &datas[1..] {
             let same = d.ndim() == first.len()
-                && d.shape().iter().zip(&first).enumerate().all(|(i, (x, y))| i == axis || x == y);
-            assert!(same, "concat: shapes {first:?} and {:?} differ off axis {axis}", d.shape());
+                && d.shape()
+                    .iter()
+                    .zip(&first)
+                    .enumerate()
+                    .all(|(i, (x, y))| i == axis || x == y);
+            assert!(
+                same,
+                "concat: shapes {first:?} and {:?} differ off axis {axis}",
+                d.shape()
+            );
         }
         let views: Vec<_> = datas.iter().map(|d| d.view()).collect();
         let value = ndarray::concatenate(Axis(axis), &views).expect("shapes checked");

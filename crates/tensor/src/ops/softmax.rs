@@ -64,7 +64,10 @@ impl Tensor {
                 .and(saved.lanes(Axis(axis)))
                 .for_each(|mut d, g, y| {
                     let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
-                    Zip::from(&mut d).and(&g).and(&y).for_each(|d, &g, &y| *d = y * (g - dot));
+                    Zip::from(&mut d)
+                        .and(&g)
+                        .and(&y)
+                        .for_each(|d, &g, &y| *d = y * (g - dot));
                 });
             vec![Some(dx)]
         })
@@ -85,7 +88,10 @@ impl Tensor {
                 .and(saved.lanes(Axis(axis)))
                 .for_each(|mut d, g, y| {
                     let total: f32 = g.sum();
-                    Zip::from(&mut d).and(&g).and(&y).for_each(|d, &g, &y| *d = g - y.exp() * total);
+                    Zip::from(&mut d)
+                        .and(&g)
+                        .and(&y)
+                        .for_each(|d, &g, &y| *d = g - y.exp() * total);
                 });
             vec![Some(dx)]
         })

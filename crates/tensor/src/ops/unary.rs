@@ -22,7 +22,11 @@ fn unary(
 ) -> Tensor {
     let xd = x.data();
     let value: TensorData = map(&xd.view(), forward).into_shared();
-    let saved = if save_output { Saved::Output(value.clone()) } else { Saved::Input(xd) };
+    let saved = if save_output {
+        Saved::Output(value.clone())
+    } else {
+        Saved::Input(xd)
+    };
     Tensor::from_op(value, &[x], move |g, _| {
         let s = match &saved {
             Saved::Input(a) | Saved::Output(a) => a,
@@ -59,7 +63,15 @@ impl Tensor {
 
     /// Element-wise absolute value (gradient 0 at 0, as PyTorch).
     pub fn abs(&self) -> Tensor {
-        unary(self, f32::abs, false, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 })
+        unary(self, f32::abs, false, |x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
     }
 
     /// Element-wise `max(x, 0)` (gradient 0 at 0, as PyTorch).
@@ -69,7 +81,12 @@ impl Tensor {
 
     /// Element-wise `x` for positive inputs, `slope * x` otherwise.
     pub fn leaky_relu(&self, slope: f32) -> Tensor {
-        unary(self, move |x| if x > 0.0 { x } else { slope * x }, false, move |x| if x > 0.0 { 1.0 } else { slope })
+        unary(
+            self,
+            move |x| if x > 0.0 { x } else { slope * x },
+            false,
+            move |x| if x > 0.0 { 1.0 } else { slope },
+        )
     }
 
     /// Element-wise logistic sigmoid `1 / (1 + e^-x)`, stable for large |x|.
@@ -85,7 +102,12 @@ impl Tensor {
     /// Element-wise GELU with the exact erf form, PyTorch's default:
     /// `x * Φ(x)` where Φ is the standard normal CDF.
     pub fn gelu(&self) -> Tensor {
-        unary(self, |x| x * normal_cdf(x), false, |x| normal_cdf(x) + x * normal_pdf(x))
+        unary(
+            self,
+            |x| x * normal_cdf(x),
+            false,
+            |x| normal_cdf(x) + x * normal_pdf(x),
+        )
     }
 
     /// Element-wise square.

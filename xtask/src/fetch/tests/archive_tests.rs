@@ -26,10 +26,7 @@ fn archive_download_is_checked_and_extracted_into_the_layout() {
     let spec = cifar_spec(vec![server.url("/c.tar.gz")], &md5(&archive));
     fetch_dataset(&spec, data.path(), &http(), Options::default()).unwrap();
     let target = data.path().join("cifar-10-batches-bin");
-    assert_eq!(
-        fs::read(target.join("data_batch_1.bin")).unwrap(),
-        cifar_batch(None)
-    );
+    assert_eq!(fs::read(target.join("data_batch_1.bin")).unwrap(), cifar_batch(None));
     assert_eq!(
         listing(&target),
         ["batches.meta.txt", "data_batch_1.bin", "readme.html"]
@@ -58,10 +55,7 @@ fn archive_with_wrong_md5_is_rejected() {
 #[test]
 fn batch_with_a_bad_label_is_rejected() {
     let archive = tar_gz(&[
-        (
-            "cifar-10-batches-bin/data_batch_1.bin",
-            &cifar_batch(Some(10)),
-        ),
+        ("cifar-10-batches-bin/data_batch_1.bin", &cifar_batch(Some(10))),
         ("cifar-10-batches-bin/batches.meta.txt", META.as_bytes()),
     ]);
     let server = Server::start(vec![("/c.tar.gz", Route::File(archive.clone()))]);
@@ -69,8 +63,7 @@ fn batch_with_a_bad_label_is_rejected() {
     let spec = cifar_spec(vec![server.url("/c.tar.gz")], &md5(&archive));
     let err = fetch_dataset(&spec, data.path(), &http(), Options::default()).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("record 2 has label 10, expected below 10"),
+        err.to_string().contains("record 2 has label 10, expected below 10"),
         "{err}"
     );
     assert_eq!(listing(data.path()), ["cifar-10-batches-bin"]);
@@ -84,10 +77,7 @@ fn imports_an_archive_even_repacked_and_loose_gz_files() {
     let data = tempfile::tempdir().unwrap();
     let spec = cifar_spec(Vec::new(), &"0".repeat(32));
     import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap();
-    assert!(data
-        .path()
-        .join("cifar-10-batches-bin/data_batch_1.bin")
-        .is_file());
+    assert!(data.path().join("cifar-10-batches-bin/data_batch_1.bin").is_file());
 
     let loose = tempfile::tempdir().unwrap();
     let sub = loose.path().join("cifar-10-batches-bin");
@@ -111,13 +101,8 @@ fn import_of_a_truncated_batch_is_rejected() {
     fs::write(from.path().join("batches.meta.txt"), META).unwrap();
     let data = tempfile::tempdir().unwrap();
     let spec = cifar_spec(Vec::new(), &"0".repeat(32));
-    let err =
-        import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("size is 9218 bytes, expected 9219"),
-        "{err}"
-    );
+    let err = import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap_err();
+    assert!(err.to_string().contains("size is 9218 bytes, expected 9219"), "{err}");
 }
 
 /// Extracts `archive` into a fresh folder inside a sandbox; returns the error and checks
@@ -129,41 +114,22 @@ fn extract_evil(archive: Vec<u8>) -> FetchError {
     let dest = sandbox.path().join("dest");
     fs::create_dir_all(&dest).unwrap();
     let err = extract_tar(&path, &dest, "a.tar.gz").unwrap_err();
-    assert_eq!(
-        listing(sandbox.path()),
-        ["a.tar.gz", "dest"],
-        "nothing outside dest"
-    );
+    assert_eq!(listing(sandbox.path()), ["a.tar.gz", "dest"], "nothing outside dest");
     err
 }
 
 #[test]
 fn tar_entries_that_leave_the_folder_or_link_are_refused() {
     let cases = [
-        (
-            "cifar-10-batches-bin/../../evil",
-            tar::EntryType::Regular,
-            None,
-            "`..`",
-        ),
-        (
-            "/tmp/neurite-evil-absolute",
-            tar::EntryType::Regular,
-            None,
-            "absolute",
-        ),
+        ("cifar-10-batches-bin/../../evil", tar::EntryType::Regular, None, "`..`"),
+        ("/tmp/neurite-evil-absolute", tar::EntryType::Regular, None, "absolute"),
         (
             "cifar-10-batches-bin/link",
             tar::EntryType::Symlink,
             Some("/etc/passwd"),
             "links",
         ),
-        (
-            "cifar-10-batches-bin/hard",
-            tar::EntryType::Link,
-            Some("../x"),
-            "links",
-        ),
+        ("cifar-10-batches-bin/hard", tar::EntryType::Link, Some("../x"), "links"),
         (
             "cifar-10-batches-bin/fifo",
             tar::EntryType::Fifo,
@@ -174,10 +140,7 @@ fn tar_entries_that_leave_the_folder_or_link_are_refused() {
     for (name, kind, link, why) in cases {
         let err = extract_evil(evil_tar_gz(name, kind, link));
         let msg = err.to_string();
-        assert!(
-            matches!(err, FetchError::UnsafeArchive { .. }),
-            "{name}: {msg}"
-        );
+        assert!(matches!(err, FetchError::UnsafeArchive { .. }), "{name}: {msg}");
         assert!(
             msg.contains(why) && msg.contains("refusing archive entry"),
             "{name}: {msg}"
@@ -188,11 +151,7 @@ fn tar_entries_that_leave_the_folder_or_link_are_refused() {
 
 #[test]
 fn an_unsafe_archive_download_leaves_nothing() {
-    let archive = evil_tar_gz(
-        "cifar-10-batches-bin/../../evil",
-        tar::EntryType::Regular,
-        None,
-    );
+    let archive = evil_tar_gz("cifar-10-batches-bin/../../evil", tar::EntryType::Regular, None);
     let server = Server::start(vec![("/c.tar.gz", Route::File(archive.clone()))]);
     let data = tempfile::tempdir().unwrap();
     let spec = cifar_spec(vec![server.url("/c.tar.gz")], &md5(&archive));

@@ -12,10 +12,7 @@ use crate::fetch::{fetch_dataset, FetchError, Options};
 #[test]
 fn good_file_is_downloaded_verified_and_installed() {
     let images = idx_images(1);
-    let server = Server::start(vec![(
-        "/m/train-images-idx3-ubyte.gz",
-        Route::File(gz(&images)),
-    )]);
+    let server = Server::start(vec![("/m/train-images-idx3-ubyte.gz", Route::File(gz(&images)))]);
     let dir = tempfile::tempdir().unwrap();
     let spec = mnist_spec(vec![gz_download(
         images_expected(&images),
@@ -24,15 +21,8 @@ fn good_file_is_downloaded_verified_and_installed() {
     let report = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     assert_eq!(report.installed, ["train-images-idx3-ubyte"]);
     let target = dir.path().join("mnist");
-    assert_eq!(
-        fs::read(target.join("train-images-idx3-ubyte")).unwrap(),
-        images
-    );
-    assert_eq!(
-        listing(&target),
-        ["train-images-idx3-ubyte"],
-        "no scratch file left"
-    );
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), images);
+    assert_eq!(listing(&target), ["train-images-idx3-ubyte"], "no scratch file left");
 }
 
 #[test]
@@ -40,10 +30,7 @@ fn corrupted_file_is_rejected_and_nothing_is_left() {
     let images = idx_images(1);
     let server = Server::start(vec![("/bad.gz", Route::File(gz(&idx_images(2))))]);
     let dir = tempfile::tempdir().unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/bad.gz")],
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/bad.gz")])]);
     let err = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("SHA-256 mismatch"), "{msg}");
@@ -61,16 +48,9 @@ fn archive_digest_mismatch_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let mut download = gz_download(labels_expected(), vec![server.url("/l.gz")]);
     download.archive_digest = Some(Digest::Sha256("00".repeat(32)));
-    let err = fetch_dataset(
-        &mnist_spec(vec![download]),
-        dir.path(),
-        &http(),
-        Options::default(),
-    )
-    .unwrap_err();
+    let err = fetch_dataset(&mnist_spec(vec![download]), dir.path(), &http(), Options::default()).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("train-labels-idx1-ubyte.gz: SHA-256 mismatch"),
+        err.to_string().contains("train-labels-idx1-ubyte.gz: SHA-256 mismatch"),
         "{err}"
     );
     assert!(listing(&dir.path().join("mnist")).is_empty());
@@ -112,10 +92,7 @@ fn cut_transfer_is_resumed_with_range() {
         },
     )]);
     let dir = tempfile::tempdir().unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/f.gz")],
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/f.gz")])]);
     fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     let expected = [
         Logged {
@@ -132,10 +109,7 @@ fn cut_transfer_is_resumed_with_range() {
         fs::read(dir.path().join("mnist/train-images-idx3-ubyte")).unwrap(),
         images
     );
-    assert_eq!(
-        listing(&dir.path().join("mnist")),
-        ["train-images-idx3-ubyte"]
-    );
+    assert_eq!(listing(&dir.path().join("mnist")), ["train-images-idx3-ubyte"]);
 }
 
 #[test]
@@ -149,10 +123,7 @@ fn cut_transfer_restarts_when_the_server_ignores_range() {
         },
     )]);
     let dir = tempfile::tempdir().unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/f.gz")],
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/f.gz")])]);
     fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     assert_eq!(server.requests().len(), 2);
     assert_eq!(
@@ -169,15 +140,8 @@ fn interrupted_run_is_resumed_from_its_part_file() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("mnist");
     fs::create_dir_all(&target).unwrap();
-    fs::write(
-        target.join(".train-images-idx3-ubyte.gz.part"),
-        &body[..1000],
-    )
-    .unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/f.gz")],
-    )]);
+    fs::write(target.join(".train-images-idx3-ubyte.gz.part"), &body[..1000]).unwrap();
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/f.gz")])]);
     fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     assert_eq!(server.requests()[0].range.as_deref(), Some("bytes=1000-"));
     assert_eq!(listing(&target), ["train-images-idx3-ubyte"]);
@@ -198,15 +162,8 @@ fn second_run_downloads_nothing_and_force_downloads_again() {
     fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     assert_eq!(server.requests().len(), 2);
     let report = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
-    assert_eq!(
-        server.requests().len(),
-        2,
-        "the second run must not touch the network"
-    );
-    assert_eq!(
-        report.present,
-        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
-    );
+    assert_eq!(server.requests().len(), 2, "the second run must not touch the network");
+    assert_eq!(report.present, ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
     assert!(report.installed.is_empty());
     fetch_dataset(&spec, dir.path(), &http(), Options { force: true }).unwrap();
     assert_eq!(server.requests().len(), 4);
@@ -220,16 +177,10 @@ fn a_bad_present_file_is_replaced() {
     let target = dir.path().join("mnist");
     fs::create_dir_all(&target).unwrap();
     fs::write(target.join("train-images-idx3-ubyte"), b"garbage").unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/i.gz")],
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/i.gz")])]);
     let report = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     assert_eq!(report.installed, ["train-images-idx3-ubyte"]);
-    assert_eq!(
-        fs::read(target.join("train-images-idx3-ubyte")).unwrap(),
-        images
-    );
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), images);
 }
 
 #[test]
@@ -243,20 +194,14 @@ fn no_source_answering_gives_one_offline_message() {
         format!("http://127.0.0.1:{port}/b/f.gz"),
     ];
     let dir = tempfile::tempdir().unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&idx_images(1)),
-        urls.clone(),
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&idx_images(1)), urls.clone())]);
     let err = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap_err();
     assert!(matches!(err, FetchError::Offline(_)));
     let msg = err.to_string();
     for url in &urls {
         assert!(msg.contains(url), "{msg}");
     }
-    assert!(
-        msg.contains("cargo xtask fetch-data mnist --from DIR"),
-        "{msg}"
-    );
+    assert!(msg.contains("cargo xtask fetch-data mnist --from DIR"), "{msg}");
     assert!(listing(&dir.path().join("mnist")).is_empty());
 }
 
@@ -272,16 +217,10 @@ fn a_stale_part_file_is_discarded_and_the_download_restarted() {
         &gz(&idx_images(10))[..500],
     )
     .unwrap();
-    let spec = mnist_spec(vec![gz_download(
-        images_expected(&images),
-        vec![server.url("/f.gz")],
-    )]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/f.gz")])]);
     fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap();
     let ranges: Vec<_> = server.requests().into_iter().map(|r| r.range).collect();
     assert_eq!(ranges, [Some("bytes=500-".to_string()), None]);
-    assert_eq!(
-        fs::read(target.join("train-images-idx3-ubyte")).unwrap(),
-        images
-    );
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), images);
     assert_eq!(listing(&target), ["train-images-idx3-ubyte"]);
 }

@@ -10,9 +10,7 @@ use md5::Md5;
 use neurite_datasets::catalog::DatasetKind;
 use sha2::{Digest as _, Sha256};
 
-use crate::fetch::sources::{
-    DatasetSpec, Digest, Download, Expected, Layout, Unpack, CIFAR_PIXELS,
-};
+use crate::fetch::sources::{DatasetSpec, Digest, Download, Expected, Layout, Unpack, CIFAR_PIXELS};
 use crate::fetch::Http;
 
 /// Images in the fixture IDX file.
@@ -62,18 +60,12 @@ pub fn gz(bytes: &[u8]) -> Vec<u8> {
 
 /// Hex SHA-256.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hex MD5.
 pub fn md5(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The expected images file, pinned by the content SHA-256 of `content`.
@@ -202,11 +194,7 @@ pub fn evil_tar_gz(name: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<
     header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
     header.set_entry_type(kind);
     header.set_mode(0o644);
-    let body: &[u8] = if kind == tar::EntryType::Regular {
-        b"evil"
-    } else {
-        b""
-    };
+    let body: &[u8] = if kind == tar::EntryType::Regular { b"evil" } else { b"" };
     header.set_size(body.len() as u64);
     if let Some(link) = link {
         header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());

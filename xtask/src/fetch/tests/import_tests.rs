@@ -19,38 +19,14 @@ fn imports_gz_files() {
     let images = idx_images(1);
     let from = tempfile::tempdir().unwrap();
     fs::write(from.path().join("train-images-idx3-ubyte.gz"), gz(&images)).unwrap();
-    fs::write(
-        from.path().join("train-labels-idx1-ubyte.gz"),
-        gz(&idx_labels()),
-    )
-    .unwrap();
+    fs::write(from.path().join("train-labels-idx1-ubyte.gz"), gz(&idx_labels())).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let report = import_dataset(
-        &spec(&images),
-        data.path(),
-        from.path(),
-        false,
-        Options::default(),
-    )
-    .unwrap();
+    let report = import_dataset(&spec(&images), data.path(), from.path(), false, Options::default()).unwrap();
     assert_eq!(report.installed.len(), 2);
     let target = data.path().join("mnist");
-    assert_eq!(
-        fs::read(target.join("train-images-idx3-ubyte")).unwrap(),
-        images
-    );
-    assert_eq!(
-        listing(&target),
-        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
-    );
-    let again = import_dataset(
-        &spec(&images),
-        data.path(),
-        from.path(),
-        false,
-        Options::default(),
-    )
-    .unwrap();
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), images);
+    assert_eq!(listing(&target), ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
+    let again = import_dataset(&spec(&images), data.path(), from.path(), false, Options::default()).unwrap();
     assert_eq!(again.present.len(), 2);
 }
 
@@ -63,14 +39,7 @@ fn imports_raw_files_from_a_subfolder() {
     fs::write(sub.join("train-images-idx3-ubyte"), &images).unwrap();
     fs::write(sub.join("train-labels-idx1-ubyte"), idx_labels()).unwrap();
     let data = tempfile::tempdir().unwrap();
-    import_dataset(
-        &spec(&images),
-        data.path(),
-        from.path(),
-        true,
-        Options::default(),
-    )
-    .unwrap();
+    import_dataset(&spec(&images), data.path(), from.path(), true, Options::default()).unwrap();
     assert_eq!(
         fs::read(data.path().join("mnist/train-labels-idx1-ubyte")).unwrap(),
         idx_labels()
@@ -81,26 +50,12 @@ fn imports_raw_files_from_a_subfolder() {
 fn a_wrong_file_is_rejected_and_not_installed() {
     let images = idx_images(3);
     let from = tempfile::tempdir().unwrap();
-    fs::write(
-        from.path().join("train-images-idx3-ubyte.gz"),
-        gz(&idx_images(9)),
-    )
-    .unwrap();
+    fs::write(from.path().join("train-images-idx3-ubyte.gz"), gz(&idx_images(9))).unwrap();
     fs::write(from.path().join("train-labels-idx1-ubyte"), idx_labels()).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let err = import_dataset(
-        &spec(&images),
-        data.path(),
-        from.path(),
-        false,
-        Options::default(),
-    )
-    .unwrap_err();
+    let err = import_dataset(&spec(&images), data.path(), from.path(), false, Options::default()).unwrap_err();
     let msg = err.to_string();
-    assert!(
-        msg.contains("train-images-idx3-ubyte.gz: SHA-256 mismatch"),
-        "{msg}"
-    );
+    assert!(msg.contains("train-images-idx3-ubyte.gz: SHA-256 mismatch"), "{msg}");
     assert!(listing(&data.path().join("mnist")).is_empty());
     // The user's own file is never touched.
     assert!(from.path().join("train-images-idx3-ubyte.gz").is_file());
@@ -115,19 +70,9 @@ fn a_malformed_file_is_rejected() {
     fs::write(from.path().join("train-images-idx3-ubyte"), &images).unwrap();
     fs::write(from.path().join("train-labels-idx1-ubyte"), labels).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let err = import_dataset(
-        &spec(&images),
-        data.path(),
-        from.path(),
-        false,
-        Options::default(),
-    )
-    .unwrap_err();
+    let err = import_dataset(&spec(&images), data.path(), from.path(), false, Options::default()).unwrap_err();
     assert!(err.to_string().contains("record 2 has label 42"), "{err}");
-    assert_eq!(
-        listing(&data.path().join("mnist")),
-        ["train-images-idx3-ubyte"]
-    );
+    assert_eq!(listing(&data.path().join("mnist")), ["train-images-idx3-ubyte"]);
 }
 
 #[test]
@@ -158,7 +103,6 @@ fn another_data_set_under_this_name_is_refused() {
     let mut spec = mnist_spec(vec![gz_download(labels_expected(), Vec::new())]);
     spec.foreign_sha256 = vec![sha256(&labels)];
     let data = tempfile::tempdir().unwrap();
-    let err =
-        import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap_err();
+    let err = import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap_err();
     assert!(err.to_string().contains("another data set"), "{err}");
 }

@@ -49,10 +49,7 @@ impl Server {
     pub fn start(routes: Vec<(&str, Route)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local addr").port();
-        let routes: HashMap<String, Route> = routes
-            .into_iter()
-            .map(|(p, r)| (p.to_string(), r))
-            .collect();
+        let routes: HashMap<String, Route> = routes.into_iter().map(|(p, r)| (p.to_string(), r)).collect();
         let routes = Arc::new(Mutex::new(routes));
         let log = Arc::new(Mutex::new(Vec::new()));
         let log2 = Arc::clone(&log);
