@@ -63,9 +63,7 @@ impl Transform {
     pub fn apply(&self, src: &[u8], shape: [usize; 3], lut: &[f32], out: &mut [f32]) {
         let [c, h, w] = shape;
         let plane = h * w;
-        if *self == Transform::IDENTITY
-            || (self.pad == self.dy && self.pad == self.dx && !self.flip)
-        {
+        if *self == Transform::IDENTITY || (self.pad == self.dy && self.pad == self.dx && !self.flip) {
             for ch in 0..c {
                 let lut = &lut[ch * 256..ch * 256 + 256];
                 let (s, o) = (

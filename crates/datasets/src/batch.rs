@@ -61,14 +61,8 @@ impl Normalize {
     pub fn apply(&self, src: &[u8], channels: usize, out: &mut [f32]) {
         let plane = src.len() / channels.max(1);
         match self {
-            Normalize::Unit => out
-                .iter_mut()
-                .zip(src)
-                .for_each(|(o, &b)| *o = f32::from(b) / 255.0),
-            Normalize::None => out
-                .iter_mut()
-                .zip(src)
-                .for_each(|(o, &b)| *o = f32::from(b)),
+            Normalize::Unit => out.iter_mut().zip(src).for_each(|(o, &b)| *o = f32::from(b) / 255.0),
+            Normalize::None => out.iter_mut().zip(src).for_each(|(o, &b)| *o = f32::from(b)),
             Normalize::MeanStd { mean, std } => {
                 for (c, (o, s)) in out.chunks_mut(plane).zip(src.chunks(plane)).enumerate() {
                     let (m, d) = (mean[c], std[c]);
@@ -367,19 +361,14 @@ impl DataLoader {
             None => self.normalize.apply(self.set.image(i), shape[0], out),
         };
         if values.len() >= self.parallel_threshold && indices.len() > 1 {
-            values
-                .par_chunks_mut(d)
-                .zip(indices.par_iter())
-                .for_each(fill);
+            values.par_chunks_mut(d).zip(indices.par_iter()).for_each(fill);
         } else {
             values.chunks_mut(d).zip(indices.iter()).for_each(fill);
         }
-        let images = Tensor::from_vec(values, &self.batch_shape(indices.len()))
-            .expect("batch buffer has B*C*H*W values");
+        let images =
+            Tensor::from_vec(values, &self.batch_shape(indices.len())).expect("batch buffer has B*C*H*W values");
         let labels: Vec<usize> = indices.iter().map(|&i| self.set.label(i)).collect();
-        let one_hot = self
-            .one_hot
-            .then(|| one_hot(&labels, self.set.num_classes()));
+        let one_hot = self.one_hot.then(|| one_hot(&labels, self.set.num_classes()));
         Batch {
             images,
             labels,
@@ -446,11 +435,7 @@ impl Iterator for Batches {
             return None;
         }
         let batch = match &mut self.inner {
-            Inner::Inline {
-                loader,
-                order,
-                epoch,
-            } => loader.assemble(*epoch, loader.batch_slice(order, self.next)),
+            Inner::Inline { loader, order, epoch } => loader.assemble(*epoch, loader.batch_slice(order, self.next)),
             Inner::Prefetch { rx, handle } => match rx.as_ref().map(|rx| rx.recv()) {
                 Some(Ok(batch)) => batch,
                 _ => {

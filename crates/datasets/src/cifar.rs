@@ -67,10 +67,7 @@ pub struct CifarRecord<'a> {
 ///
 /// # Errors
 /// As [`parse_cifar`].
-pub fn cifar_records(
-    bytes: &[u8],
-    format: CifarFormat,
-) -> Result<Vec<CifarRecord<'_>>, FormatError> {
+pub fn cifar_records(bytes: &[u8], format: CifarFormat) -> Result<Vec<CifarRecord<'_>>, FormatError> {
     parse_cifar(bytes, format)?;
     Ok(bytes
         .chunks_exact(format.record_len())
@@ -85,11 +82,7 @@ pub fn cifar_records(
 ///
 /// # Errors
 /// [`FormatError::ValueCount`] when the two disagree, [`FormatError::Empty`] for no record.
-pub fn encode_cifar(
-    format: CifarFormat,
-    labels: &[u8],
-    pixels: &[u8],
-) -> Result<Vec<u8>, FormatError> {
+pub fn encode_cifar(format: CifarFormat, labels: &[u8], pixels: &[u8]) -> Result<Vec<u8>, FormatError> {
     let count = pixels.len() / CIFAR_IMAGE_LEN;
     let rest = pixels.len() % CIFAR_IMAGE_LEN;
     if rest != 0 || labels.len() != count * format.label_bytes {
@@ -116,12 +109,7 @@ pub fn encode_cifar(
 ///
 /// # Errors
 /// [`DatasetError::Format`] for inconsistent input, [`DatasetError::Io`] when writing fails.
-pub fn write_cifar(
-    path: impl AsRef<Path>,
-    format: CifarFormat,
-    labels: &[u8],
-    pixels: &[u8],
-) -> Result<()> {
+pub fn write_cifar(path: impl AsRef<Path>, format: CifarFormat, labels: &[u8], pixels: &[u8]) -> Result<()> {
     let path = path.as_ref();
     let bytes = encode_cifar(format, labels, pixels).map_err(|p| DatasetError::format(path, p))?;
     std::fs::write(path, bytes).map_err(|source| DatasetError::Io {
@@ -145,11 +133,7 @@ impl CifarFile {
     ///
     /// # Errors
     /// [`DatasetError`] for a missing, empty or malformed file or a label out of range.
-    pub fn open(
-        path: impl AsRef<Path>,
-        format: CifarFormat,
-        label_classes: &[usize],
-    ) -> Result<CifarFile> {
+    pub fn open(path: impl AsRef<Path>, format: CifarFormat, label_classes: &[usize]) -> Result<CifarFile> {
         Self::open_for(path.as_ref(), format, label_classes, None)
     }
 
@@ -217,11 +201,7 @@ impl CifarFile {
     /// # Panics
     /// When `i >= len()`.
     pub fn record(&self, i: usize) -> CifarRecord<'_> {
-        assert!(
-            i < self.count,
-            "record {i} out of range for {} records",
-            self.count
-        );
+        assert!(i < self.count, "record {i} out of range for {} records", self.count);
         let r = self.format.record_len();
         let rec = &self.bytes[i * r..(i + 1) * r];
         CifarRecord {

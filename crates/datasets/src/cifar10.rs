@@ -22,12 +22,8 @@ use crate::image_set::KerasData;
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
     let kind = DatasetKind::Cifar10;
     let dir = data_dir.as_ref().join(kind.subdir());
-    let open =
-        |name: &str| CifarFile::open_for(&dir.join(name), CifarFormat::CIFAR10, &[10], Some(kind));
-    let train_files = CIFAR10_FILES[..5]
-        .iter()
-        .map(|f| open(f))
-        .collect::<Result<Vec<_>>>()?;
+    let open = |name: &str| CifarFile::open_for(&dir.join(name), CifarFormat::CIFAR10, &[10], Some(kind));
+    let train_files = CIFAR10_FILES[..5].iter().map(|f| open(f)).collect::<Result<Vec<_>>>()?;
     let test_file = open(CIFAR10_FILES[5])?;
     let names = read_class_names(&dir.join(CIFAR10_FILES[6]), &CIFAR10_CLASSES)?;
     Ok(Dataset {

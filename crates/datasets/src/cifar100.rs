@@ -30,14 +30,7 @@ pub enum LabelKind {
 pub fn load(data_dir: impl AsRef<Path>, labels: LabelKind) -> Result<Dataset> {
     let kind = DatasetKind::Cifar100;
     let dir = data_dir.as_ref().join(kind.subdir());
-    let open = |name: &str| {
-        CifarFile::open_for(
-            &dir.join(name),
-            CifarFormat::CIFAR100,
-            &[20, 100],
-            Some(kind),
-        )
-    };
+    let open = |name: &str| CifarFile::open_for(&dir.join(name), CifarFormat::CIFAR100, &[20, 100], Some(kind));
     let train = open(CIFAR100_FILES[0])?;
     let test = open(CIFAR100_FILES[1])?;
     let (index, names) = match labels {

@@ -36,14 +36,8 @@ impl Dataset {
     /// Keras' `((x_train, y_train), (x_test, y_test))`, zero-copy.
     pub fn into_keras(self) -> KerasData {
         (
-            (
-                ImageArray::new(self.train.clone()),
-                LabelArray::new(self.train),
-            ),
-            (
-                ImageArray::new(self.test.clone()),
-                LabelArray::new(self.test),
-            ),
+            (ImageArray::new(self.train.clone()), LabelArray::new(self.train)),
+            (ImageArray::new(self.test.clone()), LabelArray::new(self.test)),
         )
     }
 }

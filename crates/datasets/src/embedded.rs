@@ -77,18 +77,8 @@ mod imp {
                 format!("embedded:mnist-mini/{}", MNIST_FILES[i]),
             )
         };
-        let train = image_set_from_idx(
-            "MNIST train (embedded sample)",
-            &idx(0)?,
-            &idx(1)?,
-            &MNIST_CLASSES,
-        )?;
-        let test = image_set_from_idx(
-            "MNIST test (embedded sample)",
-            &idx(2)?,
-            &idx(3)?,
-            &MNIST_CLASSES,
-        )?;
+        let train = image_set_from_idx("MNIST train (embedded sample)", &idx(0)?, &idx(1)?, &MNIST_CLASSES)?;
+        let test = image_set_from_idx("MNIST test (embedded sample)", &idx(2)?, &idx(3)?, &MNIST_CLASSES)?;
         Ok(Dataset {
             kind: DatasetKind::Mnist,
             train,

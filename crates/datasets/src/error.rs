@@ -176,7 +176,10 @@ pub enum DatasetError {
         found: usize,
     },
     /// The embedded MNIST sample was requested but the crate was built without it.
-    #[error("the embedded MNIST sample is not available: neurite-datasets was built without the `embedded-mnist` feature{}", fetch_hint(Some(DatasetKind::Mnist)))]
+    #[error(
+        "the embedded MNIST sample is not available: neurite-datasets was built without the `embedded-mnist` feature{}",
+        fetch_hint(Some(DatasetKind::Mnist))
+    )]
     EmbeddedUnavailable,
 }
 

@@ -216,11 +216,7 @@ impl IdxFile {
     pub fn from_bytes(bytes: SharedBytes, name: impl Into<PathBuf>) -> Result<IdxFile> {
         let path = name.into();
         let header = parse_idx(&bytes).map_err(|p| DatasetError::format(&path, p))?;
-        Ok(IdxFile {
-            bytes,
-            header,
-            path,
-        })
+        Ok(IdxFile { bytes, header, path })
     }
 
     /// The validated header.
@@ -426,9 +422,7 @@ pub fn encode_idx(dims: &[usize], data: IdxData<'_>) -> Result<Vec<u8>, FormatEr
         return Err(FormatError::ZeroRank);
     }
     if dims.len() > 255 || dims.iter().any(|&d| d > u32::MAX as usize) {
-        return Err(FormatError::DimsOverflow {
-            dims: dims.to_vec(),
-        });
+        return Err(FormatError::DimsOverflow { dims: dims.to_vec() });
     }
     if let Some(axis) = dims.iter().position(|&d| d == 0) {
         return Err(FormatError::ZeroDim {
@@ -439,9 +433,7 @@ pub fn encode_idx(dims: &[usize], data: IdxData<'_>) -> Result<Vec<u8>, FormatEr
     let count = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| FormatError::DimsOverflow {
-            dims: dims.to_vec(),
-        })?;
+        .ok_or_else(|| FormatError::DimsOverflow { dims: dims.to_vec() })?;
     if count != data.len() {
         return Err(FormatError::ValueCount {
             dims: dims.to_vec(),
@@ -456,18 +448,10 @@ pub fn encode_idx(dims: &[usize], data: IdxData<'_>) -> Result<Vec<u8>, FormatEr
     match data {
         IdxData::U8(v) => out.extend_from_slice(v),
         IdxData::I8(v) => out.extend(v.iter().map(|&x| x as u8)),
-        IdxData::I16(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
-        IdxData::I32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
-        IdxData::F32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
-        IdxData::F64(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+        IdxData::I16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+        IdxData::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+        IdxData::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+        IdxData::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
     }
     Ok(out)
 }

@@ -52,12 +52,7 @@ impl Chunk {
                 .is_some_and(|end| end <= bytes.len())
         };
         if self.count == 0
-            || !fits(
-                &self.pixels,
-                self.pixel_offset,
-                self.pixel_stride,
-                image_len,
-            )
+            || !fits(&self.pixels, self.pixel_offset, self.pixel_stride, image_len)
             || !fits(&self.labels, self.label_offset, self.label_stride, 1)
         {
             return Err(DatasetError::format(
@@ -148,20 +143,12 @@ impl ImageSet {
     /// # Errors
     /// [`DatasetError::Format`] when the sizes disagree or are zero,
     /// [`DatasetError::LabelOutOfRange`] for a label not below `class_names.len()`.
-    pub fn from_vec(
-        pixels: Vec<u8>,
-        labels: Vec<u8>,
-        shape: [usize; 3],
-        class_names: &[&str],
-    ) -> Result<ImageSet> {
+    pub fn from_vec(pixels: Vec<u8>, labels: Vec<u8>, shape: [usize; 3], class_names: &[&str]) -> Result<ImageSet> {
         let image_len = shape.iter().product::<usize>();
         let name = PathBuf::from("memory");
         if let Some(axis) = shape.iter().position(|&d| d == 0) {
             let dims = shape.to_vec();
-            return Err(DatasetError::format(
-                name,
-                FormatError::ZeroDim { axis, dims },
-            ));
+            return Err(DatasetError::format(name, FormatError::ZeroDim { axis, dims }));
         }
         if labels.is_empty() {
             return Err(DatasetError::format(name, FormatError::Empty));
@@ -250,11 +237,7 @@ impl ImageSet {
     }
 
     fn locate(&self, i: usize) -> (&Chunk, usize) {
-        assert!(
-            i < self.len(),
-            "image index {i} out of range for {} images",
-            self.len()
-        );
+        assert!(i < self.len(), "image index {i} out of range for {} images", self.len());
         // partition_point: first chunk whose start is > i, minus one.
         let k = self.starts.partition_point(|&s| s <= i) - 1;
         (&self.chunks[k], i - self.starts[k])
@@ -291,10 +274,7 @@ impl ImageSet {
     /// is false, `(n, H, W, C)` otherwise; grey sets (`C == 1`) drop the channel axis in the
     /// channel-last form, as Keras does (`(n, 28, 28)` for MNIST).
     pub fn file_views(&self, channels_last: bool) -> Vec<ArrayViewD<'_, u8>> {
-        self.chunks
-            .iter()
-            .map(|c| self.chunk_view(c, channels_last))
-            .collect()
+        self.chunks.iter().map(|c| self.chunk_view(c, channels_last)).collect()
     }
 
     fn chunk_view<'a>(&self, c: &'a Chunk, channels_last: bool) -> ArrayViewD<'a, u8> {
@@ -306,11 +286,8 @@ impl ImageSet {
         } else {
             (vec![c.count, h, w, ch], vec![c.pixel_stride, w, 1, h * w])
         };
-        ArrayViewD::from_shape(
-            IxDyn(&shape).strides(IxDyn(&strides)),
-            &c.pixels[c.pixel_offset..],
-        )
-        .expect("chunk layout validated against its byte length")
+        ArrayViewD::from_shape(IxDyn(&shape).strides(IxDyn(&strides)), &c.pixels[c.pixel_offset..])
+            .expect("chunk layout validated against its byte length")
     }
 
     /// Path of the file holding the labels of the first record (for messages).

@@ -30,12 +30,7 @@ use crate::mmap_file::is_file;
 /// # Errors
 /// [`DatasetError::Format`] for a wrong type or rank, [`DatasetError::CountMismatch`],
 /// [`DatasetError::LabelOutOfRange`].
-pub fn image_set_from_idx(
-    name: &str,
-    images: &IdxFile,
-    labels: &IdxFile,
-    class_names: &[&str],
-) -> Result<ImageSet> {
+pub fn image_set_from_idx(name: &str, images: &IdxFile, labels: &IdxFile, class_names: &[&str]) -> Result<ImageSet> {
     images.expect(IdxType::U8, 3)?;
     labels.expect(IdxType::U8, 1)?;
     if images.len() != labels.len() {
@@ -162,10 +157,7 @@ pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSou
     let data_dir = data_dir.as_ref();
     if files_present(data_dir) || !crate::embedded::is_available() {
         let data = load(data_dir)?;
-        Ok((
-            data,
-            MnistSource::Files(data_dir.join(DatasetKind::Mnist.subdir())),
-        ))
+        Ok((data, MnistSource::Files(data_dir.join(DatasetKind::Mnist.subdir()))))
     } else {
         Ok((crate::embedded::load()?, MnistSource::Embedded))
     }

@@ -30,10 +30,7 @@ fn idx_problem(bytes: &[u8]) -> FormatError {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "crafted-idx", bytes);
     let err = IdxFile::open(&path).unwrap_err();
-    assert!(
-        err.to_string().contains("crafted-idx"),
-        "message names the file: {err}"
-    );
+    assert!(err.to_string().contains("crafted-idx"), "message names the file: {err}");
     err.format_problem()
         .cloned()
         .unwrap_or_else(|| panic!("expected a format error, got {err}"))
@@ -91,10 +88,7 @@ fn wrong_magic() {
     bytes[0] = 0x1f; // e.g. a gzip file handed over undecompressed
     assert!(matches!(idx_problem(&bytes), FormatError::BadMagic { magic } if magic[0] == 0x1f));
     let gzip_like = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0];
-    assert!(matches!(
-        idx_problem(&gzip_like),
-        FormatError::BadMagic { .. }
-    ));
+    assert!(matches!(idx_problem(&gzip_like), FormatError::BadMagic { .. }));
 }
 
 #[test]
@@ -119,22 +113,13 @@ fn header_shorter_than_its_dims() {
     );
     // Rank 3 needs 16 header bytes.
     let bytes = &header(0x08, &[1, 1, 1])[..10];
-    assert_eq!(
-        idx_problem(bytes),
-        FormatError::HeaderTruncated {
-            len: 10,
-            needed: 16
-        }
-    );
+    assert_eq!(idx_problem(bytes), FormatError::HeaderTruncated { len: 10, needed: 16 });
 }
 
 #[test]
 fn dims_whose_product_overflows() {
     let bytes = header(0x0E, &[u32::MAX, u32::MAX, u32::MAX, 2]);
-    assert!(matches!(
-        idx_problem(&bytes),
-        FormatError::DimsOverflow { .. }
-    ));
+    assert!(matches!(idx_problem(&bytes), FormatError::DimsOverflow { .. }));
 }
 
 #[test]
@@ -166,26 +151,17 @@ fn trailing_bytes() {
     bytes.extend_from_slice(b"junk");
     assert_eq!(
         idx_problem(&bytes),
-        FormatError::TrailingBytes {
-            expected: 4,
-            extra: 4
-        }
+        FormatError::TrailingBytes { expected: 4, extra: 4 }
     );
 }
 
 #[test]
 fn zero_dims() {
     let bytes = header(0x08, &[0, 28, 28]);
-    assert!(matches!(
-        idx_problem(&bytes),
-        FormatError::ZeroDim { axis: 0, .. }
-    ));
+    assert!(matches!(idx_problem(&bytes), FormatError::ZeroDim { axis: 0, .. }));
     let mut bytes = header(0x08, &[5, 0]);
     bytes.push(1);
-    assert!(matches!(
-        idx_problem(&bytes),
-        FormatError::ZeroDim { axis: 1, .. }
-    ));
+    assert!(matches!(idx_problem(&bytes), FormatError::ZeroDim { axis: 1, .. }));
 }
 
 #[test]
@@ -304,10 +280,7 @@ fn cifar_size_not_a_multiple_of_the_record() {
     let ok = dir.path().join("cifar-10-batches-bin/test_batch.bin");
     let err = CifarFile::open(&ok, CifarFormat::CIFAR100, &[20, 100]).unwrap_err();
     assert!(
-        matches!(
-            err.format_problem(),
-            Some(FormatError::RecordSize { record: 3074, .. })
-        ),
+        matches!(err.format_problem(), Some(FormatError::RecordSize { record: 3074, .. })),
         "{err}"
     );
 }
@@ -398,11 +371,7 @@ fn cifar_class_name_file_with_the_wrong_count() {
 fn damaged_mnist_files_are_not_replaced_by_the_embedded_sample() {
     let dir = tempfile::tempdir().unwrap();
     common::write_mnist_dir(dir.path(), "mnist", 2, 2);
-    write(
-        &dir.path().join("mnist"),
-        MNIST_FILES[2],
-        &[0x1f, 0x8b, 8, 0, 0, 0],
-    );
+    write(&dir.path().join("mnist"), MNIST_FILES[2], &[0x1f, 0x8b, 8, 0, 0, 0]);
     let err = mnist::load_or_embedded(dir.path()).unwrap_err();
     assert!(
         matches!(err.format_problem(), Some(FormatError::BadMagic { .. })),
@@ -412,21 +381,13 @@ fn damaged_mnist_files_are_not_replaced_by_the_embedded_sample() {
 
 #[test]
 fn cifar_pixels_need_whole_images() {
-    let err = neurite_datasets::cifar::encode_cifar(
-        CifarFormat::CIFAR10,
-        &[1],
-        &[0; CIFAR_IMAGE_LEN - 1],
-    )
-    .unwrap_err();
+    let err = neurite_datasets::cifar::encode_cifar(CifarFormat::CIFAR10, &[1], &[0; CIFAR_IMAGE_LEN - 1]).unwrap_err();
     assert!(matches!(err, FormatError::ValueCount { .. }));
 }
 
 #[test]
 fn idx_writer_rejects_inconsistent_input() {
-    assert_eq!(
-        encode_idx(&[], IdxData::U8(&[])),
-        Err(FormatError::ZeroRank)
-    );
+    assert_eq!(encode_idx(&[], IdxData::U8(&[])), Err(FormatError::ZeroRank));
     assert!(matches!(
         encode_idx(&[2, 0], IdxData::U8(&[])),
         Err(FormatError::ZeroDim { axis: 1, .. })

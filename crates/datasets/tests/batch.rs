@@ -26,10 +26,7 @@ fn in_order_with_last_partial_batch_by_default() {
     let loader = DataLoader::new(&set, 4);
     assert_eq!((loader.num_samples(), loader.num_batches()), (10, 3));
     let batches = collect(&loader, 0);
-    assert_eq!(
-        batches.iter().map(Batch::len).collect::<Vec<_>>(),
-        vec![4, 4, 2]
-    );
+    assert_eq!(batches.iter().map(Batch::len).collect::<Vec<_>>(), vec![4, 4, 2]);
     assert_eq!(batches[2].indices, vec![8, 9]);
     assert_eq!(batches[2].images.shape(), vec![2, 3, 4, 4]);
     assert_eq!(batches[1].labels, vec![1, 2, 0, 1]);
@@ -88,11 +85,7 @@ fn mean_std_must_match_the_channels() {
 #[test]
 fn one_hot_labels_on_request() {
     let set = colour_set(5);
-    let batch = DataLoader::new(&set, 5)
-        .one_hot(true)
-        .epoch(0)
-        .next()
-        .unwrap();
+    let batch = DataLoader::new(&set, 5).one_hot(true).epoch(0).next().unwrap();
     let oh = batch.one_hot.unwrap();
     assert_eq!(oh.shape(), vec![5, 3]);
     let v = oh.to_vec();
@@ -101,12 +94,7 @@ fn one_hot_labels_on_request() {
             assert_eq!(v[row * 3 + c], if c == l { 1.0 } else { 0.0 });
         }
     }
-    assert!(DataLoader::new(&set, 5)
-        .epoch(0)
-        .next()
-        .unwrap()
-        .one_hot
-        .is_none());
+    assert!(DataLoader::new(&set, 5).epoch(0).next().unwrap().one_hot.is_none());
 }
 
 #[test]
@@ -122,11 +110,7 @@ fn shuffle_is_a_permutation_fixed_by_seed_and_epoch() {
         "same seed, same order"
     );
     assert_ne!(order0, a.order(1), "epochs differ");
-    assert_ne!(
-        order0,
-        DataLoader::new(&set, 7).shuffle(43).order(0),
-        "seeds differ"
-    );
+    assert_ne!(order0, DataLoader::new(&set, 7).shuffle(43).order(0), "seeds differ");
     let seen: Vec<usize> = a.epoch(0).flat_map(|b| b.indices).collect();
     assert_eq!(seen, order0);
     // Labels follow the images.
@@ -144,13 +128,10 @@ fn batches_are_bit_identical_with_and_without_prefetch_and_threads() {
         .shuffle(9)
         .augment(Augment::cifar())
         .one_hot(true);
-    let reference: Vec<Vec<u32>> = collect(
-        &base.clone().prefetch(false).parallel_threshold(usize::MAX),
-        2,
-    )
-    .iter()
-    .map(bits)
-    .collect();
+    let reference: Vec<Vec<u32>> = collect(&base.clone().prefetch(false).parallel_threshold(usize::MAX), 2)
+        .iter()
+        .map(bits)
+        .collect();
     let variants = [
         base.clone().prefetch(true).parallel_threshold(usize::MAX),
         base.clone().prefetch(false).parallel_threshold(0),
@@ -161,12 +142,8 @@ fn batches_are_bit_identical_with_and_without_prefetch_and_threads() {
         assert_eq!(got, reference);
     }
     for threads in [1, 2, 4] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let got: Vec<Vec<u32>> =
-            pool.install(|| collect(&variants[1], 2).iter().map(bits).collect());
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let got: Vec<Vec<u32>> = pool.install(|| collect(&variants[1], 2).iter().map(bits).collect());
         assert_eq!(got, reference, "{threads} threads");
     }
 }
@@ -188,14 +165,7 @@ fn augmentation_is_seeded_and_stays_in_the_padded_image() {
     let draws: Vec<Transform> = (0..1000).map(|i| aug.draw(5, 0, i)).collect();
     assert!(draws.iter().all(|t| t.dy <= 8 && t.dx <= 8 && t.pad == 4));
     assert!(draws.iter().any(|t| t.flip) && draws.iter().any(|t| !t.flip));
-    assert_eq!(
-        draws
-            .iter()
-            .map(|t| (t.dy, t.dx))
-            .collect::<HashSet<_>>()
-            .len(),
-        81
-    );
+    assert_eq!(draws.iter().map(|t| (t.dy, t.dx)).collect::<HashSet<_>>().len(), 81);
     assert_eq!(aug.draw(5, 0, 17), draws[17]);
     assert_ne!(
         (0..50).map(|i| aug.draw(5, 1, i)).collect::<Vec<_>>(),
@@ -205,14 +175,8 @@ fn augmentation_is_seeded_and_stays_in_the_padded_image() {
     // Augmented batches: same seed and epoch, same result; different epoch, different result.
     let set = colour_set(8);
     let l = DataLoader::new(&set, 8).seed(3).augment(aug);
-    assert_eq!(
-        bits(&l.epoch(0).next().unwrap()),
-        bits(&l.epoch(0).next().unwrap())
-    );
-    assert_ne!(
-        bits(&l.epoch(0).next().unwrap()),
-        bits(&l.epoch(1).next().unwrap())
-    );
+    assert_eq!(bits(&l.epoch(0).next().unwrap()), bits(&l.epoch(0).next().unwrap()));
+    assert_ne!(bits(&l.epoch(0).next().unwrap()), bits(&l.epoch(1).next().unwrap()));
 }
 
 #[test]
@@ -233,8 +197,7 @@ fn crop_and_flip_against_a_naive_reference() {
                     for ch in 0..c {
                         for y in 0..h {
                             for x in 0..w {
-                                padded[ch * ph * pw + (y + pad) * pw + x + pad] =
-                                    src[ch * h * w + y * w + x];
+                                padded[ch * ph * pw + (y + pad) * pw + x + pad] = src[ch * h * w + y * w + x];
                             }
                         }
                     }
@@ -243,10 +206,7 @@ fn crop_and_flip_against_a_naive_reference() {
                             for x in 0..w {
                                 let xx = if flip { w - 1 - x } else { x };
                                 let byte = padded[ch * ph * pw + (y + dy) * pw + xx + dx];
-                                assert_eq!(
-                                    out[ch * h * w + y * w + x],
-                                    (ch * 256 + byte as usize) as f32
-                                );
+                                assert_eq!(out[ch * h * w + y * w + x], (ch * 256 + byte as usize) as f32);
                             }
                         }
                     }

@@ -58,10 +58,7 @@ fn cifar10_indexes_across_its_five_files() {
         assert_eq!(data.train.label(i), (i * 3) % 10);
         assert_eq!(data.train.image(i), &common::cifar_pixels(i, 1)[..]);
     }
-    assert_eq!(
-        data.train.labels(),
-        (0..15).map(|i| (i * 3) % 10).collect::<Vec<_>>()
-    );
+    assert_eq!(data.train.labels(), (0..15).map(|i| (i * 3) % 10).collect::<Vec<_>>());
 
     let ((x_train, y_train), (x_test, _)) = cifar10::load_data(dir.path()).unwrap();
     assert_eq!(x_train.shape(), vec![15, 32, 32, 3]);
@@ -78,10 +75,7 @@ fn cifar10_indexes_across_its_five_files() {
     assert_eq!(x_train.image(3 + n)[[y, x, c]], expected);
     let test_view = x_test.view().unwrap();
     assert_eq!(test_view.shape(), &[4, 32, 32, 3]);
-    assert_eq!(
-        test_view[[2, 0, 1, 1]],
-        common::cifar_pixels(1002, 1)[1024 + 1]
-    );
+    assert_eq!(test_view[[2, 0, 1, 1]], common::cifar_pixels(1002, 1)[1024 + 1]);
     let nchw = x_test.channels_first();
     assert_eq!(
         nchw.view().unwrap()[[2, 1, 0, 1]],
@@ -114,10 +108,7 @@ fn cifar100_fine_and_coarse_labels() {
     for i in 0..30 {
         assert_eq!(fine.train.label(i), (i * 7) % 100);
         assert_eq!(coarse.train.label(i), i % 20);
-        assert_eq!(
-            fine.train.image(i),
-            &common::cifar_pixels(i, 1)[..CIFAR_IMAGE_LEN]
-        );
+        assert_eq!(fine.train.image(i), &common::cifar_pixels(i, 1)[..CIFAR_IMAGE_LEN]);
     }
     let ((x, _), _) = cifar100::load_data(dir.path(), cifar100::LabelKind::Fine).unwrap();
     assert_eq!(x.shape(), vec![30, 32, 32, 3]);
@@ -165,10 +156,7 @@ fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
 
     common::write_mnist_dir(dir.path(), "mnist", 6, 4);
     let (data, source) = mnist::load_or_embedded(dir.path()).unwrap();
-    assert_eq!(
-        source,
-        neurite_datasets::MnistSource::Files(dir.path().join("mnist"))
-    );
+    assert_eq!(source, neurite_datasets::MnistSource::Files(dir.path().join("mnist")));
     assert_eq!(data.train.len(), 6);
 }
 

@@ -9,11 +9,7 @@ use neurite_datasets::{cifar10, mnist, DataLoader};
 fn full_mnist() {
     let (dir, _) = resolve_data_dir(None);
     let (data, source) = mnist::load_or_embedded(&dir).unwrap();
-    assert!(
-        !source.is_embedded(),
-        "full MNIST not found in {}",
-        dir.display()
-    );
+    assert!(!source.is_embedded(), "full MNIST not found in {}", dir.display());
     let ((x_train, y_train), (x_test, y_test)) = data.clone().into_keras();
     assert_eq!(x_train.shape(), vec![60_000, 28, 28]);
     assert_eq!(x_test.shape(), vec![10_000, 28, 28]);
@@ -23,13 +19,7 @@ fn full_mnist() {
     let sample = mnist::embedded().unwrap();
     assert_eq!(sample.train.image(9_999), data.train.image(9_999));
     assert_eq!(sample.test.image(1_999), data.test.image(1_999));
-    assert_eq!(
-        DataLoader::new(&data.train, 64)
-            .drop_last(true)
-            .epoch(0)
-            .count(),
-        937
-    );
+    assert_eq!(DataLoader::new(&data.train, 64).drop_last(true).epoch(0).count(), 937);
 }
 
 #[test]

@@ -1,26 +1,16 @@
 //! Property tests: IDX and CIFAR files written then read back are equal; the byte parsers never
 //! panic on arbitrary input.
 
-use neurite_datasets::cifar::{
-    cifar_records, parse_cifar, write_cifar, CifarFile, CifarFormat, CIFAR_IMAGE_LEN,
-};
+use neurite_datasets::cifar::{cifar_records, parse_cifar, write_cifar, CifarFile, CifarFormat, CIFAR_IMAGE_LEN};
 use neurite_datasets::idx::{parse_idx, write_idx, IdxFile, IdxType, IdxValues};
 use proptest::prelude::*;
 
 fn values(dtype: IdxType, n: usize) -> BoxedStrategy<IdxValues> {
     match dtype {
-        IdxType::U8 => prop::collection::vec(any::<u8>(), n)
-            .prop_map(IdxValues::U8)
-            .boxed(),
-        IdxType::I8 => prop::collection::vec(any::<i8>(), n)
-            .prop_map(IdxValues::I8)
-            .boxed(),
-        IdxType::I16 => prop::collection::vec(any::<i16>(), n)
-            .prop_map(IdxValues::I16)
-            .boxed(),
-        IdxType::I32 => prop::collection::vec(any::<i32>(), n)
-            .prop_map(IdxValues::I32)
-            .boxed(),
+        IdxType::U8 => prop::collection::vec(any::<u8>(), n).prop_map(IdxValues::U8).boxed(),
+        IdxType::I8 => prop::collection::vec(any::<i8>(), n).prop_map(IdxValues::I8).boxed(),
+        IdxType::I16 => prop::collection::vec(any::<i16>(), n).prop_map(IdxValues::I16).boxed(),
+        IdxType::I32 => prop::collection::vec(any::<i32>(), n).prop_map(IdxValues::I32).boxed(),
         IdxType::F32 => prop::collection::vec(any::<u32>().prop_map(f32::from_bits), n)
             .prop_map(IdxValues::F32)
             .boxed(),
@@ -45,14 +35,8 @@ fn idx_case() -> impl Strategy<Value = (Vec<usize>, IdxValues)> {
 /// Bit-level equality (NaN payloads included).
 fn same(a: &IdxValues, b: &IdxValues) -> bool {
     match (a, b) {
-        (IdxValues::F32(x), IdxValues::F32(y)) => x
-            .iter()
-            .map(|v| v.to_bits())
-            .eq(y.iter().map(|v| v.to_bits())),
-        (IdxValues::F64(x), IdxValues::F64(y)) => x
-            .iter()
-            .map(|v| v.to_bits())
-            .eq(y.iter().map(|v| v.to_bits())),
+        (IdxValues::F32(x), IdxValues::F32(y)) => x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits())),
+        (IdxValues::F64(x), IdxValues::F64(y)) => x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits())),
         _ => a == b,
     }
 }

@@ -13,14 +13,7 @@ pub fn pixel(i: usize, j: usize) -> u8 {
 }
 
 /// Writes an MNIST-format pair (images `n x rows x cols`, labels `i % 10`) to `dir/<names>`.
-pub fn write_mnist_pair(
-    dir: &Path,
-    images: &str,
-    labels: &str,
-    n: usize,
-    rows: usize,
-    cols: usize,
-) {
+pub fn write_mnist_pair(dir: &Path, images: &str, labels: &str, n: usize, rows: usize, cols: usize) {
     let px: Vec<u8> = (0..n * rows * cols)
         .map(|k| pixel(k / (rows * cols), k % (rows * cols)))
         .collect();
@@ -51,9 +44,7 @@ pub fn write_cifar10_dir(data_dir: &Path, per_file: usize, test: usize) {
     std::fs::create_dir_all(&dir).unwrap();
     for (f, name) in CIFAR10_FILES[..5].iter().enumerate() {
         let first = f * per_file;
-        let labels: Vec<u8> = (first..first + per_file)
-            .map(|i| ((i * 3) % 10) as u8)
-            .collect();
+        let labels: Vec<u8> = (first..first + per_file).map(|i| ((i * 3) % 10) as u8).collect();
         write_cifar(
             dir.join(name),
             CifarFormat::CIFAR10,
@@ -78,15 +69,7 @@ pub fn write_cifar100_dir(data_dir: &Path, train: usize, test: usize) {
     let dir = data_dir.join("cifar-100-binary");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, n) in [(CIFAR100_FILES[0], train), (CIFAR100_FILES[1], test)] {
-        let labels: Vec<u8> = (0..n)
-            .flat_map(|i| [(i % 20) as u8, ((i * 7) % 100) as u8])
-            .collect();
-        write_cifar(
-            dir.join(name),
-            CifarFormat::CIFAR100,
-            &labels,
-            &cifar_pixels(0, n),
-        )
-        .unwrap();
+        let labels: Vec<u8> = (0..n).flat_map(|i| [(i % 20) as u8, ((i * 7) % 100) as u8]).collect();
+        write_cifar(dir.join(name), CifarFormat::CIFAR100, &labels, &cifar_pixels(0, n)).unwrap();
     }
 }
