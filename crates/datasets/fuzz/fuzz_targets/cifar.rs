@@ -6,7 +6,10 @@ use neurite_datasets::cifar::{parse_cifar, CifarFile, CifarFormat};
 use neurite_datasets::SharedBytes;
 
 fuzz_target!(|data: &[u8]| {
-    for (format, limits) in [(CifarFormat::CIFAR10, &[10usize][..]), (CifarFormat::CIFAR100, &[20, 100][..])] {
+    for (format, limits) in [
+        (CifarFormat::CIFAR10, &[10usize][..]),
+        (CifarFormat::CIFAR100, &[20, 100][..]),
+    ] {
         if let Ok(n) = parse_cifar(data, format) {
             assert_eq!(n * format.record_len(), data.len());
             if let Ok(file) = CifarFile::from_bytes(SharedBytes::from_vec(data.to_vec()), format, limits, "fuzz") {
