@@ -8,10 +8,10 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 /// Multiply-adds (m·k·n) from which a product is split over threads.
-pub const PAR_MIN_FLOPS: usize = 1 << 23;
+pub const PAR_MIN_FLOPS: usize = 1 << 21;
 
 /// Rows of `C` each parallel task computes at least.
-const MIN_ROWS_PER_TASK: usize = 32;
+const MIN_ROWS_PER_TASK: usize = 16;
 
 /// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`.
 ///

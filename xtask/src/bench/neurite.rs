@@ -57,14 +57,18 @@ fn train_mlp(
         .shuffle(opts.seed)
         .layout(Layout::Flat);
     let test = DataLoader::new(&data.test, 1000).layout(Layout::Flat);
-    let report = fit_with(
-        &mut model,
-        opt.as_mut(),
-        |e| train.epoch(e as u64).map(|b| b.into_parts()),
-        |_| std::iter::empty(),
-        &FitOptions::new(opts.epochs),
-        &mut [],
-    )
+    // Train on a pool worker, so parallel ops split work with this thread instead of waking
+    // the pool from outside and blocking.
+    let report = rayon::scope(|_| {
+        fit_with(
+            &mut model,
+            opt.as_mut(),
+            |e| train.epoch(e as u64).map(|b| b.into_parts()),
+            |_| std::iter::empty(),
+            &FitOptions::new(opts.epochs),
+            &mut [],
+        )
+    })
     .map_err(|e| e.to_string())?;
     let stats = evaluate(&mut model, test.epoch(0).map(|b| b.into_parts()));
     Ok(Measurement {

@@ -52,35 +52,61 @@ pub(crate) fn worth_parallel(work: usize) -> bool {
     work >= neurite_tensor::parallel::PAR_MIN_ELEMS && rayon::current_num_threads() > 1
 }
 
-/// `y = x · K + b`, Keras' `Dense` layer without its activation, fused into one op: `x` is
-/// `[..., in]`, `kernel` `[in, units]` (Keras' layout), `bias` `[units]`; the result is
-/// `[..., units]`. The backward is two sgemms and a column sum.
-///
-/// # Panics
-/// When the shapes do not fit (naming `dense` and the shapes).
-pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    let (xd, kd) = (x.data(), kernel.data());
+/// How an affine op's weight matrix is laid out.
+#[derive(Clone, Copy)]
+enum WeightLayout {
+    /// `[out, in]`: PyTorch's `Linear.weight`.
+    OutIn,
+    /// `[in, out]`: Keras' `Dense.kernel`.
+    InOut,
+}
+
+/// The weight as an `[in, out]` view (a free transpose for PyTorch's layout).
+fn in_out_view(wd: &neurite_tensor::TensorData, layout: WeightLayout) -> ndarray::ArrayView2<'_, f32> {
+    let w = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
+    match layout {
+        WeightLayout::OutIn => w.reversed_axes(),
+        WeightLayout::InOut => w,
+    }
+}
+
+/// `y = x · W + b` with `W` read through a view in the given layout, as one fused op: one sgemm
+/// (a transposed weight is a free strided view), the bias added in the same pass, and a
+/// backward of two sgemms and a column sum. `x` is `[..., in]`; it is not copied when it is
+/// row-major already.
+fn affine(op: &'static str, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: WeightLayout) -> Tensor {
+    let (xd, wd) = (x.data(), weight.data());
     let x_shape = xd.shape().to_vec();
-    let k_shape = kd.shape().to_vec();
+    let w_shape = wd.shape().to_vec();
+    let (in_f, out_f) = match (layout, w_shape.as_slice()) {
+        (WeightLayout::OutIn, &[o, i]) => (i, o),
+        (WeightLayout::InOut, &[i, o]) => (i, o),
+        _ => (usize::MAX, 0),
+    };
+    let what = match layout {
+        WeightLayout::OutIn => "weight",
+        WeightLayout::InOut => "kernel",
+    };
     assert!(
-        k_shape.len() == 2 && !x_shape.is_empty() && x_shape[x_shape.len() - 1] == k_shape[0],
-        "dense: input shape {x_shape:?} does not fit kernel shape {k_shape:?}"
+        x_shape.last() == Some(&in_f),
+        "{op}: input shape {x_shape:?} does not fit {what} shape {w_shape:?}"
     );
-    let (in_f, units) = (k_shape[0], k_shape[1]);
     let rows: usize = x_shape[..x_shape.len() - 1].iter().product();
-    let x2 = xd
-        .as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((rows, in_f))
-        .expect("row-major");
-    let k2 = kd.view().into_dimensionality::<Ix2>().expect("2-D kernel");
-    let mut y = Array2::<f32>::zeros((rows, units));
+    // A row-major [rows, in] handle on the input: shares storage when already contiguous.
+    let x2 = if xd.is_standard_layout() {
+        xd
+    } else {
+        xd.as_standard_layout().into_owned().into_shared()
+    }
+    .into_shape_with_order(ndarray::IxDyn(&[rows, in_f]))
+    .expect("row-major");
+    let mut y = Array2::<f32>::zeros((rows, out_f));
     let beta = match bias {
         Some(b) => {
             let b = b.data();
             assert!(
-                b.shape() == [units],
-                "dense: bias shape {:?} does not fit kernel shape {k_shape:?}",
+                b.shape() == [out_f],
+                "{op}: bias shape {:?} does not fit {what} shape {w_shape:?}",
                 b.shape()
             );
             let bv = b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D bias");
@@ -89,34 +115,52 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
         }
         None => 0.0,
     };
-    gemm(1.0, &x2.view(), &k2, beta, &mut y.view_mut());
+    let x2v = x2.view().into_dimensionality::<Ix2>().expect("2-D input");
+    gemm(1.0, &x2v, &in_out_view(&wd, layout), beta, &mut y.view_mut());
     let mut out_shape = x_shape.clone();
-    *out_shape.last_mut().expect("non-empty") = units;
+    *out_shape.last_mut().expect("non-empty") = out_f;
     let y = y.into_shape_with_order(ndarray::IxDyn(&out_shape)).expect("row-major");
-    let mut inputs = vec![x, kernel];
+    let mut inputs = vec![x, weight];
     inputs.extend(bias);
     Tensor::from_op(y, &inputs, move |g, needs| {
         let g2 = g
             .view()
-            .into_shape_with_order((rows, units))
+            .into_shape_with_order((rows, out_f))
             .expect("row-major gradient");
-        let k2 = kd.view().into_dimensionality::<Ix2>().expect("2-D kernel");
+        let x2v = x2.view().into_dimensionality::<Ix2>().expect("2-D input");
         let gx = needs[0].then(|| {
             let mut gx = Array2::zeros((rows, in_f));
-            gemm(1.0, &g2, &k2.t(), 0.0, &mut gx.view_mut());
+            gemm(1.0, &g2, &in_out_view(&wd, layout).t(), 0.0, &mut gx.view_mut());
             gx.into_shape_with_order(ndarray::IxDyn(&x_shape)).expect("row-major")
         });
-        let gk = needs[1].then(|| {
-            let mut gk = Array2::zeros((in_f, units));
-            gemm(1.0, &x2.t(), &g2, 0.0, &mut gk.view_mut());
-            gk.into_dyn()
+        let gw = needs[1].then(|| match layout {
+            WeightLayout::OutIn => {
+                let mut gw = Array2::zeros((out_f, in_f));
+                gemm(1.0, &g2.t(), &x2v, 0.0, &mut gw.view_mut());
+                gw.into_dyn()
+            }
+            WeightLayout::InOut => {
+                let mut gw = Array2::zeros((in_f, out_f));
+                gemm(1.0, &x2v.t(), &g2, 0.0, &mut gw.view_mut());
+                gw.into_dyn()
+            }
         });
-        let mut grads = vec![gx, gk];
+        let mut grads = vec![gx, gw];
         if needs.len() > 2 {
             grads.push(needs[2].then(|| g2.sum_axis(Axis(0)).into_dyn()));
         }
         grads
     })
+}
+
+/// `y = x · K + b`, Keras' `Dense` layer without its activation, fused into one op: `x` is
+/// `[..., in]`, `kernel` `[in, units]` (Keras' layout), `bias` `[units]`; the result is
+/// `[..., units]`. The backward is two sgemms and a column sum.
+///
+/// # Panics
+/// When the shapes do not fit (naming `dense` and the shapes).
+pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    affine("dense", x, kernel, bias, WeightLayout::InOut)
 }
 
 /// `y = x Wᵀ + b`, PyTorch's `F.linear`, fused into one op: one sgemm reading `W` through a
@@ -126,65 +170,5 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
 /// # Panics
 /// When the shapes do not fit (naming `linear` and the shapes).
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    let (xd, wd) = (x.data(), weight.data());
-    let x_shape = xd.shape().to_vec();
-    let w_shape = wd.shape().to_vec();
-    assert!(
-        w_shape.len() == 2 && !x_shape.is_empty() && x_shape[x_shape.len() - 1] == w_shape[1],
-        "linear: input shape {x_shape:?} does not fit weight shape {w_shape:?}"
-    );
-    let (out_f, in_f) = (w_shape[0], w_shape[1]);
-    let rows: usize = x_shape[..x_shape.len() - 1].iter().product();
-    let x2 = xd
-        .as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((rows, in_f))
-        .expect("row-major");
-    let w2 = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
-    let bd = bias.map(|b| {
-        let b = b.data();
-        assert!(
-            b.shape() == [out_f],
-            "linear: bias shape {:?} does not fit weight shape {w_shape:?}",
-            b.shape()
-        );
-        b
-    });
-    let mut y = Array2::<f32>::zeros((rows, out_f));
-    if let Some(b) = &bd {
-        let bv = b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D bias");
-        y.rows_mut().into_iter().for_each(|mut r| r.assign(&bv));
-        gemm(1.0, &x2.view(), &w2.t(), 1.0, &mut y.view_mut());
-    } else {
-        gemm(1.0, &x2.view(), &w2.t(), 0.0, &mut y.view_mut());
-    }
-    let mut out_shape = x_shape.clone();
-    *out_shape.last_mut().expect("non-empty") = out_f;
-    let y = y.into_shape_with_order(ndarray::IxDyn(&out_shape)).expect("row-major");
-    let mut inputs = vec![x, weight];
-    if let Some(b) = bias {
-        inputs.push(b);
-    }
-    Tensor::from_op(y, &inputs, move |g, needs| {
-        let g2 = g
-            .view()
-            .into_shape_with_order((rows, out_f))
-            .expect("row-major gradient");
-        let w2 = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
-        let gx = needs[0].then(|| {
-            let mut gx = Array2::zeros((rows, in_f));
-            gemm(1.0, &g2, &w2, 0.0, &mut gx.view_mut());
-            gx.into_shape_with_order(ndarray::IxDyn(&x_shape)).expect("row-major")
-        });
-        let gw = needs[1].then(|| {
-            let mut gw = Array2::zeros((out_f, in_f));
-            gemm(1.0, &g2.t(), &x2.view(), 0.0, &mut gw.view_mut());
-            gw.into_dyn()
-        });
-        let mut grads = vec![gx, gw];
-        if needs.len() > 2 {
-            grads.push(needs[2].then(|| g2.sum_axis(Axis(0)).into_dyn()));
-        }
-        grads
-    })
+    affine("linear", x, weight, bias, WeightLayout::OutIn)
 }
