@@ -106,14 +106,18 @@ pub fn run(args: &TrainArgs) -> CliResult {
         batches_per_epoch: Some(train.num_batches()),
         ..FitOptions::new(args.epochs)
     };
-    let result = fit_with(
-        &mut model,
-        opt.as_mut(),
-        |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
-        |_| test.epoch(0).map(|b| b.into_parts()),
-        &options,
-        &mut [&mut progress],
-    );
+    // Train on a pool worker, so parallel ops split work with this thread instead of waking
+    // the pool from outside and blocking on it.
+    let result = rayon::scope(|_| {
+        fit_with(
+            &mut model,
+            opt.as_mut(),
+            |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
+            |_| test.epoch(0).map(|b| b.into_parts()),
+            &options,
+            &mut [&mut progress],
+        )
+    });
     let (report, failure) = match result {
         Ok(report) => (report, None),
         Err(e) => {
