@@ -109,6 +109,10 @@ pub fn run(args: &TrainArgs) -> CliResult {
     // Train on a pool worker, so parallel ops split work with this thread instead of waking
     // the pool from outside and blocking on it.
     let result = rayon::scope(|_| {
+        let options = FitOptions {
+            batches_per_epoch: Some(train.num_batches()),
+            ..FitOptions::new(args.epochs)
+        };
         fit_with(
             &mut model,
             opt.as_mut(),
