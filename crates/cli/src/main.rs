@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    neurite_tensor::alloc::retain_freed_buffers();
     let result = match cli.command {
         Command::Info(args) => commands::info::run(&args),
         Command::Show(args) => commands::show::run(&args),

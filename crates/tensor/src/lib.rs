@@ -42,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alloc;
 mod autograd;
 mod error;
 pub mod gemm;

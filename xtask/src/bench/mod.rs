@@ -85,6 +85,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         return Err("--repeat and --threads must be at least 1".to_string());
     }
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    neurite_tensor::alloc::retain_freed_buffers();
     rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build_global()

@@ -102,10 +102,6 @@ pub fn run(args: &TrainArgs) -> CliResult {
 
     let stop = install_ctrl_c();
     let mut progress = Progress::new(args.epochs, stop);
-    let options = FitOptions {
-        batches_per_epoch: Some(train.num_batches()),
-        ..FitOptions::new(args.epochs)
-    };
     // Train on a pool worker, so parallel ops split work with this thread instead of waking
     // the pool from outside and blocking on it.
     let result = rayon::scope(|_| {

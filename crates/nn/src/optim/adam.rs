@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, Zip};
 use neurite_tensor::Tensor;
 
-use super::{check_lr, check_params, with_param_and_grad, zip_update, Optimizer};
+use super::{check_lr, check_params, with_param_and_grad, zip_update};
 
 /// Adam, `torch.optim.Adam` (without `amsgrad`).
 ///
@@ -172,21 +172,6 @@ impl Adam {
         }
     }
 
-    /// Sets the moment decay rates (default 0.9 and 0.999).
-    ///
-    /// # Panics
-    /// When a beta is outside `[0, 1)`.
-    pub fn with_betas(mut self, beta1: f32, beta2: f32) -> Adam {
-        self.core.set_betas(beta1, beta2);
-        self
-    }
-
-    /// Sets the term added to the denominator (default 1e-8).
-    pub fn with_eps(mut self, eps: f32) -> Adam {
-        self.core.set_eps(eps);
-        self
-    }
-
     /// Sets the L2 penalty added to the gradient (default 0); see [`super::AdamW`] for the
     /// decoupled form.
     pub fn with_weight_decay(mut self, weight_decay: f32) -> Adam {
@@ -195,25 +180,51 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self) {
-        self.core.step();
-    }
+/// The builder methods and [`Optimizer`](super::Optimizer) impl shared by [`Adam`] and [`super::AdamW`], which
+/// differ only in how their [`AdamCore`] applies weight decay.
+macro_rules! adam_family {
+    ($name:ident) => {
+        impl $name {
+            /// Sets the moment decay rates (default 0.9 and 0.999).
+            ///
+            /// # Panics
+            /// When a beta is outside `[0, 1)`.
+            pub fn with_betas(mut self, beta1: f32, beta2: f32) -> $name {
+                self.core.set_betas(beta1, beta2);
+                self
+            }
 
-    fn learning_rate(&self) -> f32 {
-        self.core.lr
-    }
+            /// Sets the term added to the denominator (default 1e-8).
+            pub fn with_eps(mut self, eps: f32) -> $name {
+                self.core.set_eps(eps);
+                self
+            }
+        }
 
-    fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(self.core.name, lr);
-        self.core.lr = lr;
-    }
+        impl $crate::optim::Optimizer for $name {
+            fn step(&mut self) {
+                self.core.step();
+            }
 
-    fn parameters(&self) -> &[Tensor] {
-        &self.core.params
-    }
+            fn learning_rate(&self) -> f32 {
+                self.core.lr
+            }
 
-    fn steps(&self) -> u64 {
-        self.core.steps
-    }
+            fn set_learning_rate(&mut self, lr: f32) {
+                $crate::optim::check_lr(self.core.name, lr);
+                self.core.lr = lr;
+            }
+
+            fn parameters(&self) -> &[neurite_tensor::Tensor] {
+                &self.core.params
+            }
+
+            fn steps(&self) -> u64 {
+                self.core.steps
+            }
+        }
+    };
 }
+pub(crate) use adam_family;
+
+adam_family!(Adam);

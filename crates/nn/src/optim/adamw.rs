@@ -2,8 +2,7 @@
 
 use neurite_tensor::Tensor;
 
-use super::adam::AdamCore;
-use super::{check_lr, Optimizer};
+use super::adam::{adam_family, AdamCore};
 
 /// AdamW, `torch.optim.AdamW`: Adam whose weight decay shrinks the parameter directly
 /// (`p = p * (1 - lr * weight_decay)` before the Adam update) instead of adding an L2 term
@@ -33,21 +32,6 @@ impl AdamW {
         }
     }
 
-    /// Sets the moment decay rates (default 0.9 and 0.999).
-    ///
-    /// # Panics
-    /// When a beta is outside `[0, 1)`.
-    pub fn with_betas(mut self, beta1: f32, beta2: f32) -> AdamW {
-        self.core.set_betas(beta1, beta2);
-        self
-    }
-
-    /// Sets the term added to the denominator (default 1e-8).
-    pub fn with_eps(mut self, eps: f32) -> AdamW {
-        self.core.set_eps(eps);
-        self
-    }
-
     /// Sets the decoupled weight decay (default 0.01).
     pub fn with_weight_decay(mut self, weight_decay: f32) -> AdamW {
         self.core.set_weight_decay(weight_decay);
@@ -55,25 +39,4 @@ impl AdamW {
     }
 }
 
-impl Optimizer for AdamW {
-    fn step(&mut self) {
-        self.core.step();
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.core.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(self.core.name, lr);
-        self.core.lr = lr;
-    }
-
-    fn parameters(&self) -> &[Tensor] {
-        &self.core.params
-    }
-
-    fn steps(&self) -> u64 {
-        self.core.steps
-    }
-}
+adam_family!(AdamW);

@@ -1,7 +1,7 @@
 //! softmax and log_softmax along an axis, stable for large logits (the lane maximum is
 //! subtracted before exponentiating).
 
-use ndarray::{ArrayD, ArrayViewMut1, Axis, Zip};
+use ndarray::{ArrayD, ArrayView1, ArrayViewMut1, Axis, Zip};
 
 use crate::parallel::PAR_MIN_ELEMS;
 use crate::shape::check_axis;
@@ -13,7 +13,7 @@ fn for_each_lane(
     out: &mut ArrayD<f32>,
     input: &ArrayD<f32>,
     axis: usize,
-    f: impl Fn(ArrayViewMut1<'_, f32>, ndarray::ArrayView1<'_, f32>) + Sync + Send,
+    f: impl Fn(ArrayViewMut1<'_, f32>, ArrayView1<'_, f32>) + Sync + Send,
 ) {
     let zip = Zip::from(out.lanes_mut(Axis(axis))).and(input.lanes(Axis(axis)));
     if input.len() >= PAR_MIN_ELEMS {
@@ -23,7 +23,7 @@ fn for_each_lane(
     }
 }
 
-fn softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ndarray::ArrayView1<'_, f32>) {
+fn softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ArrayView1<'_, f32>) {
     let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0;
     for (o, &v) in out.iter_mut().zip(x.iter()) {
@@ -33,7 +33,7 @@ fn softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ndarray::ArrayView1<'_, f32>
     out.mapv_inplace(|v| v / sum);
 }
 
-fn log_softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ndarray::ArrayView1<'_, f32>) {
+fn log_softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ArrayView1<'_, f32>) {
     let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
     let log_sum = max + sum.ln();
@@ -51,47 +51,48 @@ impl Tensor {
     /// assert_eq!(p.to_vec(), vec![0.5, 0.5]);
     /// ```
     pub fn softmax(&self, axis: usize) -> Tensor {
-        let x = self.data().into_owned();
-        check_axis("softmax", axis, x.shape());
-        let mut y = ArrayD::zeros(x.raw_dim());
-        for_each_lane(&mut y, &x, axis, softmax_lane);
-        let saved = y.clone();
-        Tensor::from_op(y, &[self], move |g, _| {
-            // dx = y * (g - sum(g * y))
-            let mut dx = ArrayD::zeros(g.raw_dim());
-            Zip::from(dx.lanes_mut(Axis(axis)))
-                .and(g.lanes(Axis(axis)))
-                .and(saved.lanes(Axis(axis)))
-                .for_each(|mut d, g, y| {
-                    let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
-                    Zip::from(&mut d)
-                        .and(&g)
-                        .and(&y)
-                        .for_each(|d, &g, &y| *d = y * (g - dot));
-                });
-            vec![Some(dx)]
+        // dx = y * (g - sum(g * y))
+        self.lane_op("softmax", axis, softmax_lane, |g, y| {
+            let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
+            move |g, y| y * (g - dot)
         })
     }
 
     /// `x - log(sum(exp(x)))` along `axis`, computed without overflow.
     pub fn log_softmax(&self, axis: usize) -> Tensor {
+        // dx = g - softmax * sum(g)
+        self.lane_op("log_softmax", axis, log_softmax_lane, |g, _| {
+            let total: f32 = g.sum();
+            move |g, y: f32| g - y.exp() * total
+        })
+    }
+
+    /// A per-lane op along `axis`: `forward` maps each input lane to an output lane; for the
+    /// backward, `lane_grad(g_lane, y_lane)` returns the element rule `(g, y) -> dx` for that
+    /// lane (after computing whatever lane-wide sum it needs).
+    fn lane_op<R>(
+        &self,
+        op: &str,
+        axis: usize,
+        forward: fn(ArrayViewMut1<'_, f32>, ArrayView1<'_, f32>),
+        lane_grad: fn(ArrayView1<'_, f32>, ArrayView1<'_, f32>) -> R,
+    ) -> Tensor
+    where
+        R: Fn(f32, f32) -> f32 + 'static,
+    {
         let x = self.data().into_owned();
-        check_axis("log_softmax", axis, x.shape());
+        check_axis(op, axis, x.shape());
         let mut y = ArrayD::zeros(x.raw_dim());
-        for_each_lane(&mut y, &x, axis, log_softmax_lane);
+        for_each_lane(&mut y, &x, axis, forward);
         let saved = y.clone();
         Tensor::from_op(y, &[self], move |g, _| {
-            // dx = g - softmax * sum(g)
             let mut dx = ArrayD::zeros(g.raw_dim());
             Zip::from(dx.lanes_mut(Axis(axis)))
                 .and(g.lanes(Axis(axis)))
                 .and(saved.lanes(Axis(axis)))
                 .for_each(|mut d, g, y| {
-                    let total: f32 = g.sum();
-                    Zip::from(&mut d)
-                        .and(&g)
-                        .and(&y)
-                        .for_each(|d, &g, &y| *d = g - y.exp() * total);
+                    let rule = lane_grad(g, y);
+                    Zip::from(&mut d).and(&g).and(&y).for_each(|d, &g, &y| *d = rule(g, y));
                 });
             vec![Some(dx)]
         })
