@@ -171,7 +171,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Output directory for model.safetensors, metrics.json and curves.svg
-    /// (default: runs/<dataset>-<model>).
+    /// (default: runs/DATASET-MODEL).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]

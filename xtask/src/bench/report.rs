@@ -164,6 +164,7 @@ pub fn write_plot(path: &Path, reports: &[WorkloadReport]) -> Result<(), String>
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .x_labels(rows.len() + 1)
         .x_label_formatter(&|x| match x {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
