@@ -259,3 +259,36 @@ fn bad_weights_files_are_clear_errors() {
         &["missing.png"],
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_after_the_current_batch_and_still_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .args(["train", "--epochs", "1000", "--out", "run"])
+        .current_dir(dir.path())
+        .env("NEURITE_DATA_DIR", dir.path().join("no-data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it get into training, then interrupt it as a terminal's Ctrl-C would.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "interrupted training should save and exit 0: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert!(dir.path().join("run/model.safetensors").exists());
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["settings"]["stopped_early"], true);
+    assert!(metrics["epochs"].as_array().unwrap().len() < 1000);
+}
