@@ -135,29 +135,114 @@ impl AdamCore {
                 let step_size = (f64::from(lr) / bias1) as f32;
                 let bias2_sqrt = bias2.sqrt() as f32;
                 let (m, v) = slot.get_or_insert_with(|| (ArrayD::zeros(p.shape()), ArrayD::zeros(p.shape())));
+                let k = AdamScalars { b2, one_minus_b2, eps, w1, step_size, bias2_sqrt };
+                let mode = match (wd != 0.0, decoupled) {
+                    (false, _) => Decay::None,
+                    (true, true) => Decay::Decoupled(decay),
+                    (true, false) => Decay::L2(wd),
+                };
                 let len = p.len();
-                zip_update!(len, Zip::from(&mut p).and(&g).and(m).and(v), |p, &g, m, v| {
-                    let mut g = g;
-                    if wd != 0.0 {
-                        if decoupled {
-                            *p *= decay;
-                        } else {
-                            g += wd * *p;
-                        }
-                    }
-                    *m = if w1 < 0.5 {
-                        *m + w1 * (g - *m)
-                    } else {
-                        g - (g - *m) * (1.0 - w1)
-                    };
-                    *v = *v * b2 + one_minus_b2 * g * g;
-                    let denom = v.sqrt() / bias2_sqrt + eps;
-                    *p += -step_size * *m / denom;
-                });
+                match (p.as_slice_mut(), g.as_slice(), m.as_slice_mut(), v.as_slice_mut()) {
+                    (Some(p), Some(g), Some(m), Some(v)) => update_slices(p, g, m, v, &k, mode),
+                    _ => zip_update!(len, Zip::from(&mut p).and(&g).and(m).and(v), |p, &g, m, v| {
+                        adam_element(p, g, m, v, &k, mode)
+                    }),
+                }
             });
         }
         self.steps += 1;
     }
+}
+
+/// The per-step constants of one parameter's update.
+struct AdamScalars {
+    b2: f32,
+    one_minus_b2: f32,
+    eps: f32,
+    /// `1 - beta1`, the lerp weight of the first moment.
+    w1: f32,
+    step_size: f32,
+    bias2_sqrt: f32,
+}
+
+/// How weight decay enters the update.
+#[derive(Clone, Copy)]
+enum Decay {
+    /// No weight decay.
+    None,
+    /// Adam: `g += wd * p` (L2 penalty).
+    L2(f32),
+    /// AdamW: `p *= 1 - lr * wd` before the update.
+    Decoupled(f32),
+}
+
+/// Elements per parallel task: fixed, so the split never depends on the thread count (each
+/// element's update is independent anyway).
+const CHUNK: usize = 1 << 14;
+
+/// Updates contiguous slices, in parallel chunks for large parameters. The decay mode and the
+/// lerp form are matched outside the element loop so that each loop is branch-free and
+/// vectorises.
+fn update_slices(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamScalars, mode: Decay) {
+    let run = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| match (mode, k.w1 < 0.5) {
+        (Decay::None, true) => update_chunk::<0, true>(p, g, m, v, k, 0.0),
+        (Decay::None, false) => update_chunk::<0, false>(p, g, m, v, k, 0.0),
+        (Decay::L2(wd), true) => update_chunk::<1, true>(p, g, m, v, k, wd),
+        (Decay::L2(wd), false) => update_chunk::<1, false>(p, g, m, v, k, wd),
+        (Decay::Decoupled(d), true) => update_chunk::<2, true>(p, g, m, v, k, d),
+        (Decay::Decoupled(d), false) => update_chunk::<2, false>(p, g, m, v, k, d),
+    };
+    if super::parallel(p.len()) {
+        use rayon::prelude::*;
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), m), v)| run(p, g, m, v));
+    } else {
+        run(p, g, m, v);
+    }
+}
+
+/// The element loop for one decay mode (`DECAY`: 0 none, 1 L2, 2 decoupled) and lerp form.
+#[inline(always)]
+fn update_chunk<const DECAY: u8, const SMALL_W1: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    k: &AdamScalars,
+    wd: f32,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let mut gi = g[i];
+        if DECAY == 1 {
+            gi += wd * p[i];
+        } else if DECAY == 2 {
+            p[i] *= wd;
+        }
+        m[i] = if SMALL_W1 { m[i] + k.w1 * (gi - m[i]) } else { gi - (gi - m[i]) * (1.0 - k.w1) };
+        v[i] = v[i] * k.b2 + k.one_minus_b2 * gi * gi;
+        let denom = v[i].sqrt() / k.bias2_sqrt + k.eps;
+        p[i] += -k.step_size * m[i] / denom;
+    }
+}
+
+/// The same update for one element (non-contiguous arrays).
+#[inline(always)]
+fn adam_element(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, k: &AdamScalars, mode: Decay) {
+    let mut g = g;
+    match mode {
+        Decay::None => {}
+        Decay::L2(wd) => g += wd * *p,
+        Decay::Decoupled(d) => *p *= d,
+    }
+    *m = if k.w1 < 0.5 { *m + k.w1 * (g - *m) } else { g - (g - *m) * (1.0 - k.w1) };
+    *v = *v * k.b2 + k.one_minus_b2 * g * g;
+    let denom = v.sqrt() / k.bias2_sqrt + k.eps;
+    *p += -k.step_size * *m / denom;
 }
 
 impl Adam {
