@@ -143,20 +143,27 @@ impl Optimizer for Sgd {
             with_param_and_grad("Sgd", param, |mut p, g| {
                 let len = p.len();
                 if m == 0.0 {
-                    zip_update!(len, Zip::from(&mut p).and(&g), |p, &g| {
-                        let d = if wd != 0.0 { g + wd * *p } else { g };
-                        *p += -lr * d;
-                    });
+                    match (p.as_slice_mut(), g.as_slice()) {
+                        (Some(p), Some(g)) => for_chunks2(p, g, |p, g| plain_chunk(p, g, lr, wd)),
+                        _ => zip_update!(len, Zip::from(&mut p).and(&g), |p, &g| {
+                            let d = if wd != 0.0 { g + wd * *p } else { g };
+                            *p += -lr * d;
+                        }),
+                    }
                     return;
                 }
                 let first = slot.is_none();
                 let buf = state_buffer(slot, p.shape());
-                zip_update!(len, Zip::from(&mut p).and(&g).and(buf), |p, &g, b| {
-                    let d = if wd != 0.0 { g + wd * *p } else { g };
-                    *b = if first { d } else { *b * m + (1.0 - damp) * d };
-                    let d = if nesterov { d + m * *b } else { *b };
-                    *p += -lr * d;
-                });
+                let k = Momentum { lr, wd, m, damp, nesterov, first };
+                match (p.as_slice_mut(), g.as_slice(), buf.as_slice_mut()) {
+                    (Some(p), Some(g), Some(b)) => for_chunks3(p, g, b, |p, g, b| momentum_chunk(p, g, b, &k)),
+                    _ => zip_update!(len, Zip::from(&mut p).and(&g).and(buf), |p, &g, b| {
+                        let d = if wd != 0.0 { g + wd * *p } else { g };
+                        *b = if first { d } else { *b * m + (1.0 - damp) * d };
+                        let d = if nesterov { d + m * *b } else { *b };
+                        *p += -lr * d;
+                    }),
+                }
             });
         }
         self.steps += 1;
@@ -177,5 +184,66 @@ impl Optimizer for Sgd {
 
     fn steps(&self) -> u64 {
         self.steps
+    }
+}
+
+/// Elements per parallel task: fixed, so the split never depends on the thread count.
+const CHUNK: usize = 1 << 14;
+
+/// Runs `f` over matching chunks of two slices, in parallel for large ones.
+fn for_chunks2(p: &mut [f32], g: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync + Send) {
+    if super::parallel(p.len()) {
+        use rayon::prelude::*;
+        p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(p, g)| f(p, g));
+    } else {
+        f(p, g);
+    }
+}
+
+/// Runs `f` over matching chunks of three slices, in parallel for large ones.
+fn for_chunks3(p: &mut [f32], g: &[f32], b: &mut [f32], f: impl Fn(&mut [f32], &[f32], &mut [f32]) + Sync + Send) {
+    if super::parallel(p.len()) {
+        use rayon::prelude::*;
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(b.par_chunks_mut(CHUNK))
+            .for_each(|((p, g), b)| f(p, g, b));
+    } else {
+        f(p, g, b);
+    }
+}
+
+/// `p -= lr * (g + wd * p)`, with the weight-decay test outside the loop so it vectorises.
+fn plain_chunk(p: &mut [f32], g: &[f32], lr: f32, wd: f32) {
+    let g = &g[..p.len()];
+    if wd != 0.0 {
+        p.iter_mut().zip(g).for_each(|(p, &g)| *p += -lr * (g + wd * *p));
+    } else {
+        p.iter_mut().zip(g).for_each(|(p, &g)| *p += -lr * g);
+    }
+}
+
+/// The settings of one momentum step.
+struct Momentum {
+    lr: f32,
+    wd: f32,
+    m: f32,
+    damp: f32,
+    nesterov: bool,
+    /// The first step sets the buffer to the gradient, as PyTorch does.
+    first: bool,
+}
+
+/// The momentum update over one chunk, with PyTorch's rules; loop-invariant choices are made
+/// once per chunk.
+fn momentum_chunk(p: &mut [f32], g: &[f32], b: &mut [f32], k: &Momentum) {
+    let n = p.len();
+    let (g, b) = (&g[..n], &mut b[..n]);
+    let (lr, wd, m, damp) = (k.lr, k.wd, k.m, k.damp);
+    for i in 0..n {
+        let d = if wd != 0.0 { g[i] + wd * p[i] } else { g[i] };
+        b[i] = if k.first { d } else { b[i] * m + (1.0 - damp) * d };
+        let step = if k.nesterov { d + m * b[i] } else { b[i] };
+        p[i] += -lr * step;
     }
 }
