@@ -135,7 +135,14 @@ impl AdamCore {
                 let step_size = (f64::from(lr) / bias1) as f32;
                 let bias2_sqrt = bias2.sqrt() as f32;
                 let (m, v) = slot.get_or_insert_with(|| (ArrayD::zeros(p.shape()), ArrayD::zeros(p.shape())));
-                let k = AdamScalars { b2, one_minus_b2, eps, w1, step_size, bias2_sqrt };
+                let k = AdamScalars {
+                    b2,
+                    one_minus_b2,
+                    eps,
+                    w1,
+                    step_size,
+                    bias2_sqrt,
+                };
                 let mode = match (wd != 0.0, decoupled) {
                     (false, _) => Decay::None,
                     (true, true) => Decay::Decoupled(decay),
@@ -223,7 +230,11 @@ fn update_chunk<const DECAY: u8, const SMALL_W1: bool>(
         } else if DECAY == 2 {
             p[i] *= wd;
         }
-        m[i] = if SMALL_W1 { m[i] + k.w1 * (gi - m[i]) } else { gi - (gi - m[i]) * (1.0 - k.w1) };
+        m[i] = if SMALL_W1 {
+            m[i] + k.w1 * (gi - m[i])
+        } else {
+            gi - (gi - m[i]) * (1.0 - k.w1)
+        };
         v[i] = v[i] * k.b2 + k.one_minus_b2 * gi * gi;
         let denom = v[i].sqrt() / k.bias2_sqrt + k.eps;
         p[i] += -k.step_size * m[i] / denom;
@@ -239,7 +250,11 @@ fn adam_element(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, k: &AdamScalars, 
         Decay::L2(wd) => g += wd * *p,
         Decay::Decoupled(d) => *p *= d,
     }
-    *m = if k.w1 < 0.5 { *m + k.w1 * (g - *m) } else { g - (g - *m) * (1.0 - k.w1) };
+    *m = if k.w1 < 0.5 {
+        *m + k.w1 * (g - *m)
+    } else {
+        g - (g - *m) * (1.0 - k.w1)
+    };
     *v = *v * k.b2 + k.one_minus_b2 * g * g;
     let denom = v.sqrt() / k.bias2_sqrt + k.eps;
     *p += -k.step_size * *m / denom;

@@ -154,7 +154,14 @@ impl Optimizer for Sgd {
                 }
                 let first = slot.is_none();
                 let buf = state_buffer(slot, p.shape());
-                let k = Momentum { lr, wd, m, damp, nesterov, first };
+                let k = Momentum {
+                    lr,
+                    wd,
+                    m,
+                    damp,
+                    nesterov,
+                    first,
+                };
                 match (p.as_slice_mut(), g.as_slice(), buf.as_slice_mut()) {
                     (Some(p), Some(g), Some(b)) => for_chunks3(p, g, b, |p, g, b| momentum_chunk(p, g, b, &k)),
                     _ => zip_update!(len, Zip::from(&mut p).and(&g).and(buf), |p, &g, b| {
@@ -194,7 +201,9 @@ const CHUNK: usize = 1 << 14;
 fn for_chunks2(p: &mut [f32], g: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync + Send) {
     if super::parallel(p.len()) {
         use rayon::prelude::*;
-        p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(p, g)| f(p, g));
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(p, g)| f(p, g));
     } else {
         f(p, g);
     }
