@@ -7,7 +7,6 @@
 //! Run with `cargo run --example day1` (MNIST works with no download; CIFAR-10 is used when
 //! `cargo xtask fetch-data cifar10` has put it in the data directory).
 
-use neurite::datasets::catalog::DatasetKind;
 use neurite::datasets::data_dir::resolve_data_dir;
 use neurite::datasets::{cifar10, mnist, DataLoader, Layout};
 use neurite::nn::{Dense, Linear, Module};
@@ -32,7 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("CIFAR-10 Dataset: Train - {:?}", tuple(&x_train.shape()));
             println!("CIFAR-10 Dataset: Test - {:?}", tuple(&x_test.shape()));
         }
-        Err(e) => println!("CIFAR-10 not loaded ({e}); {}", DatasetKind::Cifar10.fetch_hint()),
+        // The error names the missing file and says how to fetch the set.
+        Err(e) => println!("CIFAR-10 not loaded: {e}"),
     }
 
     // tf.keras.layers.Dense(units=10, activation='relu'): the input size is inferred later.
@@ -48,10 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hidden = dense.forward(&batch.images);
     let out = linear.forward(&hidden);
     println!("input batch:  {:?}", batch.images.shape());
+    let kernel = dense.kernel().expect("built by the first call").shape();
     println!(
-        "after Dense:  {:?} (kernel {:?})",
-        hidden.shape(),
-        dense.kernel().map(|k| k.shape())
+        "after Dense:  {:?} (kernel {kernel:?}, its input size inferred)",
+        hidden.shape()
     );
     println!("after Linear: {:?} (weight {:?})", out.shape(), linear.weight.shape());
     Ok(())
