@@ -13,6 +13,9 @@ pub const PAR_MIN_FLOPS: usize = 1 << 21;
 /// Rows of `C` each parallel task computes at least.
 const MIN_ROWS_PER_TASK: usize = 16;
 
+/// Columns of `C` each parallel task computes at least.
+const MIN_COLS_PER_TASK: usize = 32;
+
 /// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`.
 ///
 /// # Panics
@@ -28,12 +31,27 @@ pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: 
         c.shape()
     );
     let threads = rayon::current_num_threads();
-    if threads > 1 && m * k * n >= PAR_MIN_FLOPS && m >= 2 * MIN_ROWS_PER_TASK {
+    if threads == 1 || m * k * n < PAR_MIN_FLOPS {
+        gemm_serial(alpha, a, b, beta, c);
+        return;
+    }
+    use rayon::prelude::*;
+    // Split the longer side of C, so each task still gets a wide block; every element is
+    // computed the same way whichever side is split.
+    if n > m && n >= 2 * MIN_COLS_PER_TASK {
+        let tasks = threads.min(n / MIN_COLS_PER_TASK);
+        let cols = n.div_ceil(tasks);
+        let b_parts: Vec<_> = b.axis_chunks_iter(Axis(1), cols).collect();
+        let c_parts: Vec<_> = c.axis_chunks_iter_mut(Axis(1), cols).collect();
+        b_parts
+            .into_par_iter()
+            .zip(c_parts)
+            .for_each(|(b, mut c)| gemm_serial(alpha, a, &b, beta, &mut c));
+    } else if m >= 2 * MIN_ROWS_PER_TASK {
         let tasks = threads.min(m / MIN_ROWS_PER_TASK);
         let rows = m.div_ceil(tasks);
         let a_parts: Vec<_> = a.axis_chunks_iter(Axis(0), rows).collect();
         let c_parts: Vec<_> = c.axis_chunks_iter_mut(Axis(0), rows).collect();
-        use rayon::prelude::*;
         a_parts
             .into_par_iter()
             .zip(c_parts)
