@@ -167,11 +167,13 @@ fn matmul_odd_sizes() {
 
 #[test]
 fn large_parallel_matmul_matches_naive() {
-    let (m, k, n) = (256, 300, 130);
-    let a = tensor(&[m, k], 3);
-    let b = tensor(&[k, n], 4);
-    let want = naive_matmul(&a.to_vec(), &b.to_vec(), m, k, n);
-    assert_close(&a.matmul(&b).to_vec(), &want, 1e-4, "large");
+    // Tall products are split by rows of C, wide ones by columns.
+    for (m, k, n) in [(256, 300, 130), (40, 300, 400)] {
+        let a = tensor(&[m, k], 3);
+        let b = tensor(&[k, n], 4);
+        let want = naive_matmul(&a.to_vec(), &b.to_vec(), m, k, n);
+        assert_close(&a.matmul(&b).to_vec(), &want, 1e-4, "large");
+    }
 }
 
 #[test]
