@@ -1,9 +1,9 @@
 //! General matrix multiply `C = alpha * A B + beta * C` on strided f32 views.
 //!
 //! Built on `matrixmultiply::sgemm`, which reads any row and column strides, so transposed
-//! operands are never copied. Large products are split by rows of `C` over rayon's threads;
-//! every element of `C` is still computed by the same kernel in the same order, so the result
-//! is bit-identical with any thread count.
+//! operands are never copied. Large products are split along the longer side of `C` (rows or
+//! columns) over rayon's threads; every element of `C` is still computed by the same kernel in
+//! the same order, so the result is bit-identical with any thread count.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 

@@ -15,7 +15,9 @@ fn workload() -> Vec<Vec<f32>> {
     let loss = p.mean().neg() + (&x * &x).sum_axis(0, false).sum() * 1e-6 + x.exp().sum() * 1e-9;
     loss.backward();
     // A wide product (split by columns of C) besides the tall ones above.
-    let wide = x.narrow(0, 0, 48).matmul(&Tensor::uniform(&[784, 1024], -1.0, 1.0, &mut rng));
+    let wide = x
+        .narrow(0, 0, 48)
+        .matmul(&Tensor::uniform(&[784, 1024], -1.0, 1.0, &mut rng));
     vec![
         loss.to_vec(),
         w1.grad().unwrap().to_vec(),
