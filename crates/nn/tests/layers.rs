@@ -3,44 +3,14 @@
 
 use neurite_nn::functional::{avg_pool2d, batch_norm, conv2d, max_pool2d};
 use neurite_nn::loss::{binary_cross_entropy_with_logits_with, cross_entropy_with, mse_loss_with, Reduction};
+use neurite_tensor::gradcheck::gradcheck;
 use neurite_tensor::{seeded_rng, Tensor};
 
 /// Compares autograd with central differences for `f` at `inputs` (all trainable), through
 /// `loss = sum(f(inputs) * r)` with a fixed random `r`. Computed in f64 where it matters.
 fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) {
-    let leaves: Vec<Tensor> = inputs.iter().map(|t| t.requires_grad_()).collect();
-    let out = f(&leaves);
-    let r = Tensor::uniform(&out.shape(), -1.0, 1.0, &mut seeded_rng(99));
-    (&out * &r).sum().backward();
-    let rv = r.to_vec();
-    let eps = 1e-2f32;
-    for (li, leaf) in leaves.iter().enumerate() {
-        let analytic = leaf
-            .grad()
-            .unwrap_or_else(|| panic!("{name}: input {li} got no gradient"))
-            .to_vec();
-        let base = leaf.to_vec();
-        for i in 0..base.len() {
-            let eval = |delta: f32| -> f64 {
-                let mut v = base.clone();
-                v[i] += delta;
-                let mut xs: Vec<Tensor> = leaves.iter().map(|t| t.detach()).collect();
-                xs[li] = Tensor::from_vec(v, &leaf.shape()).unwrap();
-                f(&xs)
-                    .to_vec()
-                    .iter()
-                    .zip(&rv)
-                    .map(|(&a, &b)| a as f64 * b as f64)
-                    .sum()
-            };
-            let numeric = ((eval(eps) - eval(-eps)) / (2.0 * eps as f64)) as f32;
-            let a = analytic[i];
-            let tol = 2e-2 * (1.0 + numeric.abs().max(a.abs()));
-            assert!(
-                (a - numeric).abs() <= tol,
-                "{name}: input {li} element {i}: autograd {a} vs finite difference {numeric}"
-            );
-        }
+    if let Err(failure) = gradcheck(inputs, f, 1e-2, 2e-2) {
+        panic!("{name}: {failure}");
     }
 }
 

@@ -46,6 +46,7 @@ pub mod alloc;
 mod autograd;
 mod error;
 pub mod gemm;
+pub mod gradcheck;
 pub mod ops;
 pub mod parallel;
 mod rng;
