@@ -1,11 +1,11 @@
 //! Criterion micro-benchmarks of the nn crate's fused ops, forward and forward+backward:
-//! conv2d (W3's second convolution and W4's first), linear (W1's hidden layer) and
+//! conv2d (W3's second convolution and W4's first), max_pool2d (W3's), linear (W1's hidden layer) and
 //! cross-entropy from logits.
 //!
 //! Run: `cargo bench --bench nn_layers` (set `RAYON_NUM_THREADS` to fix the thread count).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use neurite::nn::functional::{conv2d, linear};
+use neurite::nn::functional::{conv2d, linear, max_pool2d};
 use neurite::nn::loss::cross_entropy;
 use neurite::tensor::{no_grad, seeded_rng, Tensor};
 
@@ -43,6 +43,13 @@ fn conv(c: &mut Criterion) {
     });
 }
 
+fn pool(c: &mut Criterion) {
+    let mut rng = seeded_rng(3);
+    // W3's pool: [64, 64, 24, 24] -> [64, 64, 12, 12].
+    let x = Tensor::uniform(&[64, 64, 24, 24], -1.0, 1.0, &mut rng).requires_grad_();
+    forward_and_backward(c, "max_pool2d_w3_2x2_b64", 64, &[&x], || max_pool2d(&x, 2, 2, 0));
+}
+
 fn linear_layer(c: &mut Criterion) {
     let mut rng = seeded_rng(1);
     let x = Tensor::uniform(&[64, 784], 0.0, 1.0, &mut rng);
@@ -60,5 +67,5 @@ fn loss(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, conv, linear_layer, loss);
+criterion_group!(benches, conv, pool, linear_layer, loss);
 criterion_main!(benches);

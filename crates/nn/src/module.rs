@@ -3,6 +3,8 @@
 
 use neurite_tensor::Tensor;
 
+use crate::layers::activation::Activation;
+
 /// A layer or a whole model.
 ///
 /// Parameters are trainable leaf tensors (`requires_grad`); optimizers hold clones of these
@@ -28,6 +30,20 @@ pub trait Module: Send {
 
     /// A short description such as `Linear(in_features=784, out_features=128, bias=true)`.
     fn describe(&self) -> String;
+
+    /// The element-wise activation this layer is, if it is nothing else (a [`crate::ReLU`]
+    /// answers `Some(Activation::Relu)`). [`crate::Sequential`] asks, to fuse it into the
+    /// layer before.
+    fn as_activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// `activation(self.forward(input))` as one fused op, when this layer has one for
+    /// `activation`; `None` (the default) when it has not, and nothing has been computed.
+    /// Values and gradients equal the unfused pair's.
+    fn forward_with_activation(&mut self, _input: &Tensor, _activation: Activation) -> Option<Tensor> {
+        None
+    }
 
     /// The trainable parameters without names.
     fn parameters(&self) -> Vec<Tensor> {

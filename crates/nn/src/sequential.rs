@@ -62,10 +62,21 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    /// Runs the layers in order. A layer followed by an activation layer that it can fuse
+    /// (e.g. `Linear` or `Conv2d`, then `ReLU`) runs the pair as one op
+    /// ([`Module::forward_with_activation`]): same values and gradients, one pass fewer.
     fn forward(&mut self, input: &Tensor) -> Tensor {
         let mut x = input.clone();
-        for layer in &mut self.layers {
-            x = layer.forward(&x);
+        let mut i = 0;
+        while i < self.layers.len() {
+            let next_activation = self.layers.get(i + 1).and_then(|l| l.as_activation());
+            if let Some(y) = next_activation.and_then(|a| self.layers[i].forward_with_activation(&x, a)) {
+                x = y;
+                i += 2;
+            } else {
+                x = self.layers[i].forward(&x);
+                i += 1;
+            }
         }
         x
     }

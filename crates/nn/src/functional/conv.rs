@@ -12,6 +12,7 @@ use neurite_tensor::gemm::gemm;
 use neurite_tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
+use super::epilogue::Epilogue;
 use super::{worth_parallel, Size2};
 
 /// Images whose weight-gradient contributions are summed together before the fixed-order
@@ -180,7 +181,46 @@ pub fn conv2d(
     padding: impl Into<Size2>,
     dilation: impl Into<Size2>,
 ) -> Tensor {
-    let (Size2(sh, sw), Size2(ph, pw), Size2(dh, dw)) = (stride.into(), padding.into(), dilation.into());
+    let geometry = (stride.into(), padding.into(), dilation.into());
+    conv2d_with(x, weight, bias, geometry, Epilogue::Identity)
+}
+
+/// `relu(conv2d(..))` as one op: [`conv2d`] with the ReLU applied to each image's output while
+/// it is still in cache, and the backward masking the gradient by the output's sign (what
+/// `nn.Conv2d` followed by `nn.ReLU` computes). Same values and gradients as
+/// `conv2d(..).relu()`, without the separate pass, allocation and backward of the activation.
+///
+/// ```
+/// use neurite_nn::functional::{conv2d, conv2d_relu};
+/// use neurite_tensor::Tensor;
+/// let x = Tensor::arange(-4.0, 5.0, 1.0).reshape(&[1, 1, 3, 3]);
+/// let w = Tensor::ones(&[1, 1, 1, 1]);
+/// assert_eq!(conv2d_relu(&x, &w, None, 1, 0, 1).to_vec(), conv2d(&x, &w, None, 1, 0, 1).relu().to_vec());
+/// ```
+///
+/// # Panics
+/// As [`conv2d`].
+pub fn conv2d_relu(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: impl Into<Size2>,
+    padding: impl Into<Size2>,
+    dilation: impl Into<Size2>,
+) -> Tensor {
+    let geometry = (stride.into(), padding.into(), dilation.into());
+    conv2d_with(x, weight, bias, geometry, Epilogue::Relu)
+}
+
+/// [`conv2d`] with an [`Epilogue`]; `geometry` is (stride, padding, dilation).
+fn conv2d_with(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    geometry: (Size2, Size2, Size2),
+    epilogue: Epilogue,
+) -> Tensor {
+    let (Size2(sh, sw), Size2(ph, pw), Size2(dh, dw)) = geometry;
     let xd = standard(x.data());
     let wd = standard(weight.data());
     let (xs, ws) = (xd.shape().to_vec(), wd.shape().to_vec());
@@ -246,6 +286,7 @@ pub fn conv2d(
             None => 0.0,
         };
         gemm(1.0, &w2, &colv, beta, &mut yv);
+        epilogue.forward(y);
     };
     if n > 1 && worth_parallel(n * o * p * k) {
         out.par_chunks_mut(o * p)
@@ -257,11 +298,15 @@ pub fn conv2d(
             one_image(&mut col, y, xi);
         }
     }
-    let out = ArrayD::from_shape_vec(IxDyn(&[n, o, oh, ow]), out).expect("output shape");
+    let out = ArrayD::from_shape_vec(IxDyn(&[n, o, oh, ow]), out)
+        .expect("output shape")
+        .into_shared();
+    let out_kept = epilogue.keeps_output().then(|| out.clone());
 
     let mut inputs = vec![x, weight];
     inputs.extend(bias);
     Tensor::from_op(out, &inputs, move |grad, needs| {
+        let grad = epilogue.backward(grad, out_kept.as_ref());
         let gd = grad.as_standard_layout();
         let g_sl = gd.as_slice().expect("standard layout");
         let w2 = wd.view().into_shape_with_order((o, k)).expect("row-major weight");

@@ -1,21 +1,25 @@
 //! Stateless functional forms of the fused layer ops, each one op with its own backward.
 //!
 //! One file per op family, forward and backward side by side: [`linear`] and [`dense`] here,
-//! convolution in [`conv`], pooling in [`pool`], batch normalisation in [`norm`]. Each
-//! function is a single autograd node ([`Tensor::from_op`]) whose backward is written by hand.
-//! Shape errors panic with the op's name and the shapes involved.
+//! convolution in [`conv`], pooling in [`pool`], batch normalisation in [`norm`], the ReLU
+//! epilogue that the affine and convolution ops can fuse in [`epilogue`]. Each function is a
+//! single autograd node ([`Tensor::from_op`]) whose backward is written by hand. Shape errors
+//! panic with the op's name and the shapes involved.
 
 pub mod conv;
+mod epilogue;
 pub mod norm;
 pub mod pool;
 
-pub use conv::conv2d;
+pub use conv::{conv2d, conv2d_relu};
 pub use norm::batch_norm;
 pub use pool::{avg_pool2d, max_pool2d};
 
 use ndarray::{Array2, Axis, Ix2};
 use neurite_tensor::gemm::gemm;
 use neurite_tensor::Tensor;
+
+use epilogue::Epilogue;
 
 /// A pair of sizes `(height, width)` for kernels, strides, paddings and dilations; built from
 /// one `usize` (the same for both axes, as PyTorch's `kernel_size=3`), a tuple or an array.
@@ -74,7 +78,14 @@ fn in_out_view(wd: &neurite_tensor::TensorData, layout: WeightLayout) -> ndarray
 /// (a transposed weight is a free strided view), the bias added in the same pass, and a
 /// backward of two sgemms and a column sum. `x` is `[..., in]`; it is not copied when it is
 /// row-major already.
-fn affine(op: &'static str, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, layout: WeightLayout) -> Tensor {
+fn affine(
+    op: &'static str,
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    layout: WeightLayout,
+    epilogue: Epilogue,
+) -> Tensor {
     let (xd, wd) = (x.data(), weight.data());
     let x_shape = xd.shape().to_vec();
     let w_shape = wd.shape().to_vec();
@@ -117,12 +128,18 @@ fn affine(op: &'static str, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, 
     };
     let x2v = x2.view().into_dimensionality::<Ix2>().expect("2-D input");
     gemm(1.0, &x2v, &in_out_view(&wd, layout), beta, &mut y.view_mut());
+    epilogue.forward(y.as_slice_mut().expect("row-major"));
     let mut out_shape = x_shape.clone();
     *out_shape.last_mut().expect("non-empty") = out_f;
-    let y = y.into_shape_with_order(ndarray::IxDyn(&out_shape)).expect("row-major");
+    let y = y
+        .into_shape_with_order(ndarray::IxDyn(&out_shape))
+        .expect("row-major")
+        .into_shared();
+    let y_kept = epilogue.keeps_output().then(|| y.clone());
     let mut inputs = vec![x, weight];
     inputs.extend(bias);
     Tensor::from_op(y, &inputs, move |g, needs| {
+        let g = epilogue.backward(g, y_kept.as_ref());
         let g2 = g
             .view()
             .into_shape_with_order((rows, out_f))
@@ -160,7 +177,17 @@ fn affine(op: &'static str, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, 
 /// # Panics
 /// When the shapes do not fit (naming `dense` and the shapes).
 pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    affine("dense", x, kernel, bias, WeightLayout::InOut)
+    affine("dense", x, kernel, bias, WeightLayout::InOut, Epilogue::Identity)
+}
+
+/// `relu(x · K + b)`: [`dense`] with the ReLU fused into the same op (applied to the output
+/// in place; the backward masks the gradient by the output's sign), Keras'
+/// `Dense(units, activation='relu')`. Same values and gradients as `dense(..).relu()`.
+///
+/// # Panics
+/// As [`dense`].
+pub fn dense_relu(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    affine("dense", x, kernel, bias, WeightLayout::InOut, Epilogue::Relu)
 }
 
 /// `y = x Wᵀ + b`, PyTorch's `F.linear`, fused into one op: one sgemm reading `W` through a
@@ -170,5 +197,24 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Tensor {
 /// # Panics
 /// When the shapes do not fit (naming `linear` and the shapes).
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    affine("linear", x, weight, bias, WeightLayout::OutIn)
+    affine("linear", x, weight, bias, WeightLayout::OutIn, Epilogue::Identity)
+}
+
+/// `relu(x Wᵀ + b)`: [`linear`] with the ReLU fused into the same op (applied to the output in
+/// place; the backward masks the gradient by the output's sign), what `nn.Linear` followed by
+/// `nn.ReLU` computes. Same values and gradients as `linear(..).relu()`.
+///
+/// ```
+/// use neurite_nn::functional::{linear, linear_relu};
+/// use neurite_tensor::Tensor;
+/// let x = Tensor::from_vec(vec![1.0, -2.0], &[1, 2]).unwrap();
+/// let w = Tensor::from_vec(vec![1.0, 1.0, 1.0, -1.0], &[2, 2]).unwrap();
+/// assert_eq!(linear(&x, &w, None).to_vec(), vec![-1.0, 3.0]);
+/// assert_eq!(linear_relu(&x, &w, None).to_vec(), vec![0.0, 3.0]);
+/// ```
+///
+/// # Panics
+/// As [`linear`].
+pub fn linear_relu(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    affine("linear", x, weight, bias, WeightLayout::OutIn, Epilogue::Relu)
 }

@@ -3,6 +3,8 @@
 //! Every `(image, channel)` plane is independent; large inputs are split over rayon's threads
 //! by planes, so results are the same for any thread count.
 
+use std::hint::select_unpredictable;
+
 use ndarray::{ArrayD, IxDyn};
 use neurite_tensor::Tensor;
 use rayon::prelude::*;
@@ -91,6 +93,67 @@ fn for_planes(
     }
 }
 
+/// Max pooling of one plane, any geometry: each window's first maximum in row-major order
+/// (a NaN takes over, as in PyTorch's kernel) and its index in the plane.
+///
+/// Both pooling loops select with `select_unpredictable`: plain `if` selects compile to
+/// branches here, which random data mispredicts half the time.
+fn max_pool_plane(g: &PoolGeom, xi: &[f32], yo: &mut [f32], io: &mut [u32]) {
+    for oh in 0..g.oh {
+        let (h0, h1) = PoolGeom::window(oh, g.sh, g.ph, g.kh, g.h);
+        for ow in 0..g.ow {
+            let (w0, w1) = PoolGeom::window(ow, g.sw, g.pw, g.kw, g.w);
+            let mut best = f32::NEG_INFINITY;
+            let mut best_i = h0 * g.w + w0;
+            for ih in h0..h1 {
+                let base = ih * g.w;
+                for (iw, &v) in xi[base + w0..base + w1].iter().enumerate() {
+                    let take = (v > best) | v.is_nan();
+                    best = select_unpredictable(take, v, best);
+                    best_i = select_unpredictable(take, base + w0 + iw, best_i);
+                }
+            }
+            yo[oh * g.ow + ow] = best;
+            io[oh * g.ow + ow] = best_i as u32;
+        }
+    }
+}
+
+/// [`max_pool_plane`] for the common tiling case (kernel = stride, no padding): windows are
+/// full and disjoint, so no window needs clipping. The 2x2 case gets its own copy of the loop
+/// with the window size known at compile time.
+fn max_pool_plane_tiled(g: &PoolGeom, xi: &[f32], yo: &mut [f32], io: &mut [u32]) {
+    let mut pool_rows = |kh: usize, kw: usize| {
+        for ((oh, yrow), irow) in yo.chunks_exact_mut(g.ow).enumerate().zip(io.chunks_exact_mut(g.ow)) {
+            for (ow, (y, i)) in yrow.iter_mut().zip(irow.iter_mut()).enumerate() {
+                (*y, *i) = window_max(xi, oh * g.sh * g.w + ow * g.sw, g.w, kh, kw);
+            }
+        }
+    };
+    match (g.kh, g.kw) {
+        (2, 2) => pool_rows(2, 2),
+        (kh, kw) => pool_rows(kh, kw),
+    }
+}
+
+/// The first maximum (a NaN takes over) of the full `kh x kw` window whose top-left element
+/// is `xi[start]` in a plane of width `w`, and its index.
+#[inline(always)]
+fn window_max(xi: &[f32], start: usize, w: usize, kh: usize, kw: usize) -> (f32, u32) {
+    let mut best = xi[start];
+    let mut best_i = start;
+    for ki in 0..kh {
+        for kj in 0..kw {
+            let j = start + ki * w + kj;
+            let v = xi[j];
+            let take = (v > best) | v.is_nan();
+            best = select_unpredictable(take, v, best);
+            best_i = select_unpredictable(take, j, best_i);
+        }
+    }
+    (best, best_i as u32)
+}
+
 /// 2-D max pooling, PyTorch's `F.max_pool2d` (dilation 1, floor mode), as one fused op.
 ///
 /// `x` is `[N, C, H, W]`; padding counts as `-inf`. Each window's first maximum (in row-major
@@ -115,26 +178,12 @@ pub fn max_pool2d(x: &Tensor, kernel: impl Into<Size2>, stride: impl Into<Size2>
     let mut out = vec![0.0f32; planes * out_plane];
     let mut idx = vec![0u32; planes * out_plane];
     let x_sl = xd.as_slice().expect("standard layout");
+    let tiled = g.kh == g.sh && g.kw == g.sw && g.ph == 0 && g.pw == 0;
     let pool = |xi: &[f32], yo: &mut [f32], io: &mut [u32]| {
-        for oh in 0..g.oh {
-            let (h0, h1) = PoolGeom::window(oh, g.sh, g.ph, g.kh, g.h);
-            for ow in 0..g.ow {
-                let (w0, w1) = PoolGeom::window(ow, g.sw, g.pw, g.kw, g.w);
-                let mut best = f32::NEG_INFINITY;
-                let mut best_i = h0 * g.w + w0;
-                for ih in h0..h1 {
-                    let base = ih * g.w;
-                    for (iw, &v) in xi[base + w0..base + w1].iter().enumerate() {
-                        // PyTorch's rule: a larger value or any NaN takes over.
-                        // Branch-free select: random data would mispredict a branch half the time.
-                        let take = (v > best) | v.is_nan();
-                        best = if take { v } else { best };
-                        best_i = if take { base + w0 + iw } else { best_i };
-                    }
-                }
-                yo[oh * g.ow + ow] = best;
-                io[oh * g.ow + ow] = best_i as u32;
-            }
+        if tiled {
+            max_pool_plane_tiled(&g, xi, yo, io)
+        } else {
+            max_pool_plane(&g, xi, yo, io)
         }
     };
     let work = planes * out_plane * g.kh * g.kw;
@@ -224,4 +273,38 @@ pub fn avg_pool2d(x: &Tensor, kernel: impl Into<Size2>, stride: impl Into<Size2>
         });
         vec![Some(ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input shape"))]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values from a small set, so windows hold ties; some NaNs and infinities too.
+    fn value() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            8 => (-3i8..=3).prop_map(f32::from),
+            1 => Just(f32::NAN),
+            1 => Just(f32::NEG_INFINITY),
+        ]
+    }
+
+    proptest! {
+        /// The tiled fast path picks the same values and indices as the general loop.
+        #[test]
+        fn tiled_max_pool_matches_general((kh, kw, h, w, x) in (1usize..4, 1usize..4, 1usize..12, 1usize..12)
+            .prop_filter("kernel fits", |(kh, kw, h, w)| kh <= h && kw <= w)
+            .prop_flat_map(|(kh, kw, h, w)| (Just(kh), Just(kw), Just(h), Just(w), prop::collection::vec(value(), h * w))))
+        {
+            let g = PoolGeom::new("test", &[1, 1, h, w], Size2(kh, kw), Size2(kh, kw), Size2(0, 0));
+            let n = g.oh * g.ow;
+            let (mut y_fast, mut i_fast) = (vec![0.0; n], vec![0; n]);
+            let (mut y_ref, mut i_ref) = (vec![0.0; n], vec![0; n]);
+            max_pool_plane_tiled(&g, &x, &mut y_fast, &mut i_fast);
+            max_pool_plane(&g, &x, &mut y_ref, &mut i_ref);
+            prop_assert_eq!(&i_fast, &i_ref);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&y_fast), bits(&y_ref));
+        }
+    }
 }

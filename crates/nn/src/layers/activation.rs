@@ -110,6 +110,9 @@ macro_rules! activation_layer {
             fn describe(&self) -> String {
                 $text.to_string()
             }
+            fn as_activation(&self) -> Option<Activation> {
+                Some($act)
+            }
         }
     };
 }

@@ -2,7 +2,8 @@
 
 use neurite_tensor::{Tensor, TensorRng};
 
-use crate::functional::{conv2d, Size2};
+use crate::functional::{conv2d, conv2d_relu, Size2};
+use crate::layers::activation::Activation;
 use crate::module::Module;
 
 /// Settings of a [`Conv2d`] layer beyond its channel counts and kernel size, with PyTorch's
@@ -172,6 +173,20 @@ impl Module for Conv2d {
             self.padding,
             self.dilation,
         )
+    }
+
+    /// Fuses a following ReLU ([`conv2d_relu`]).
+    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
+        (activation == Activation::Relu).then(|| {
+            conv2d_relu(
+                input,
+                &self.weight,
+                self.bias.as_ref(),
+                self.stride,
+                self.padding,
+                self.dilation,
+            )
+        })
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use neurite_tensor::{seeded_rng, Tensor, TensorRng};
 use rand::Rng;
 
-use crate::functional::dense;
+use crate::functional::{dense, dense_relu};
 use crate::layers::activation::{Activation, UnknownActivation};
 use crate::module::Module;
 
@@ -141,7 +141,10 @@ impl Module for Dense {
         );
         self.build(shape[shape.len() - 1]);
         let kernel = self.kernel.as_ref().expect("built above");
-        self.activation.apply(&dense(input, kernel, self.bias.as_ref()))
+        match self.activation {
+            Activation::Relu => dense_relu(input, kernel, self.bias.as_ref()),
+            activation => activation.apply(&dense(input, kernel, self.bias.as_ref())),
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

@@ -2,7 +2,8 @@
 
 use neurite_tensor::{Tensor, TensorRng};
 
-use crate::functional::linear;
+use crate::functional::{linear, linear_relu};
+use crate::layers::activation::Activation;
 use crate::module::Module;
 
 /// A fully connected layer with PyTorch semantics: weight `[out_features, in_features]`,
@@ -58,6 +59,11 @@ impl Linear {
 impl Module for Linear {
     fn forward(&mut self, input: &Tensor) -> Tensor {
         linear(input, &self.weight, self.bias.as_ref())
+    }
+
+    /// Fuses a following ReLU ([`linear_relu`]).
+    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
+        (activation == Activation::Relu).then(|| linear_relu(input, &self.weight, self.bias.as_ref()))
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

@@ -1,0 +1,43 @@
+//! The element-wise function a fused op applies to its output before returning it: nothing,
+//! or a ReLU. Fusing the ReLU saves the separate activation op's extra pass over the output,
+//! its allocation, and the extra pass of its backward.
+
+use std::borrow::Cow;
+
+use ndarray::{ArrayD, Zip};
+use neurite_tensor::TensorData;
+
+/// What a fused op does to its output in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// Returns the output as computed.
+    Identity,
+    /// `max(v, 0)` on every element, exactly as `Tensor::relu`.
+    Relu,
+}
+
+impl Epilogue {
+    /// Applies the epilogue to the op's output values.
+    pub(crate) fn forward(self, y: &mut [f32]) {
+        if self == Epilogue::Relu {
+            y.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+    }
+
+    /// Whether [`Epilogue::backward`] needs the op's output.
+    pub(crate) fn keeps_output(self) -> bool {
+        self == Epilogue::Relu
+    }
+
+    /// The gradient with respect to the value before the epilogue, from the gradient `g`
+    /// with respect to the output `y` (kept when [`Epilogue::keeps_output`] says so):
+    /// `g` where `y > 0`, else 0, as `Tensor::relu`'s backward.
+    pub(crate) fn backward<'g>(self, g: &'g ArrayD<f32>, y: Option<&TensorData>) -> Cow<'g, ArrayD<f32>> {
+        match (self, y) {
+            (Epilogue::Relu, Some(y)) => {
+                Cow::Owned(Zip::from(g).and(y).map_collect(|&g, &y| if y > 0.0 { g } else { 0.0 }))
+            }
+            _ => Cow::Borrowed(g),
+        }
+    }
+}
