@@ -34,6 +34,10 @@ use rayon::prelude::*;
 
 use crate::augment::{mix, Augment};
 use crate::image_set::ImageSet;
+use crate::prefetch::prefetch;
+
+/// How many images ahead of the one being copied a batch gather asks the CPU to fetch.
+const PREFETCH_AHEAD: usize = 2;
 
 /// How pixel bytes become `f32` values.
 #[derive(Debug, Clone, PartialEq)]
@@ -360,10 +364,17 @@ impl DataLoader {
                 .apply(self.set.image(i), shape, &self.lut, out),
             None => self.normalize.apply(self.set.image(i), shape[0], out),
         };
+        // Each image is copied while the one `PREFETCH_AHEAD` places later is being fetched.
+        let fill_nth = |(j, out): (usize, &mut [f32])| {
+            if let Some(&later) = indices.get(j + PREFETCH_AHEAD) {
+                prefetch(self.set.image(later));
+            }
+            fill((out, &indices[j]));
+        };
         if values.len() >= self.parallel_threshold && indices.len() > 1 {
-            values.par_chunks_mut(d).zip(indices.par_iter()).for_each(fill);
+            values.par_chunks_mut(d).enumerate().for_each(fill_nth);
         } else {
-            values.chunks_mut(d).zip(indices.iter()).for_each(fill);
+            values.chunks_mut(d).enumerate().for_each(fill_nth);
         }
         let images =
             Tensor::from_vec(values, &self.batch_shape(indices.len())).expect("batch buffer has B*C*H*W values");

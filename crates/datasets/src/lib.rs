@@ -54,6 +54,7 @@ pub mod idx;
 pub mod image_set;
 pub mod mmap_file;
 pub mod mnist;
+mod prefetch;
 
 pub use augment::Augment;
 pub use batch::{Batch, Batches, DataLoader, Layout, Normalize};
