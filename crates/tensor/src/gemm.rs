@@ -8,7 +8,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 /// Multiply-adds (m·k·n) from which a product is split over threads.
-pub const PAR_MIN_FLOPS: usize = 1 << 21;
+pub const PAR_MIN_FLOPS: usize = 1 << 20;
 
 /// Rows of `C` each parallel task computes at least.
 const MIN_ROWS_PER_TASK: usize = 16;

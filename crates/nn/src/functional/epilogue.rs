@@ -6,6 +6,12 @@ use std::borrow::Cow;
 
 use ndarray::{ArrayD, Zip};
 use neurite_tensor::TensorData;
+use rayon::prelude::*;
+
+use super::worth_parallel;
+
+/// Values per parallel task of the forward epilogue.
+const PAR_CHUNK: usize = 1 << 14;
 
 /// What a fused op does to its output in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +23,15 @@ pub(crate) enum Epilogue {
 }
 
 impl Epilogue {
-    /// Applies the epilogue to the op's output values.
+    /// Applies the epilogue to the op's output values (over rayon's threads when large).
     pub(crate) fn forward(self, y: &mut [f32]) {
         if self == Epilogue::Relu {
-            y.iter_mut().for_each(|v| *v = v.max(0.0));
+            let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = v.max(0.0));
+            if worth_parallel(y.len()) {
+                y.par_chunks_mut(PAR_CHUNK).for_each(relu);
+            } else {
+                relu(y);
+            }
         }
     }
 

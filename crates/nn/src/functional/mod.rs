@@ -111,8 +111,8 @@ fn affine(
     }
     .into_shape_with_order(ndarray::IxDyn(&[rows, in_f]))
     .expect("row-major");
-    let mut y = Array2::<f32>::zeros((rows, out_f));
-    let beta = match bias {
+    // The output starts as the bias repeated over the rows (one pass, no zero-fill first), or zeros.
+    let (mut y, beta) = match bias {
         Some(b) => {
             let b = b.data();
             assert!(
@@ -120,11 +120,15 @@ fn affine(
                 "{op}: bias shape {:?} does not fit {what} shape {w_shape:?}",
                 b.shape()
             );
-            let bv = b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D bias");
-            y.rows_mut().into_iter().for_each(|mut r| r.assign(&bv));
-            1.0
+            let bv: Vec<f32> = b.iter().copied().collect();
+            let mut start = Vec::with_capacity(rows * out_f);
+            (0..rows).for_each(|_| start.extend_from_slice(&bv));
+            (
+                Array2::from_shape_vec((rows, out_f), start).expect("rows * out values"),
+                1.0,
+            )
         }
-        None => 0.0,
+        None => (Array2::<f32>::zeros((rows, out_f)), 0.0),
     };
     let x2v = x2.view().into_dimensionality::<Ix2>().expect("2-D input");
     gemm(1.0, &x2v, &in_out_view(&wd, layout), beta, &mut y.view_mut());
