@@ -163,9 +163,14 @@ impl Conv2d {
     }
 }
 
-impl Module for Conv2d {
-    fn forward(&mut self, input: &Tensor) -> Tensor {
-        conv2d(
+/// A functional convolution ([`conv2d`] or [`conv2d_relu`]) with its geometry arguments fixed
+/// to [`Size2`].
+type ConvOp = fn(&Tensor, &Tensor, Option<&Tensor>, Size2, Size2, Size2) -> Tensor;
+
+impl Conv2d {
+    /// Runs `op` with this layer's parameters and geometry.
+    fn apply(&self, op: ConvOp, input: &Tensor) -> Tensor {
+        op(
             input,
             &self.weight,
             self.bias.as_ref(),
@@ -174,19 +179,16 @@ impl Module for Conv2d {
             self.dilation,
         )
     }
+}
+
+impl Module for Conv2d {
+    fn forward(&mut self, input: &Tensor) -> Tensor {
+        self.apply(conv2d, input)
+    }
 
     /// Fuses a following ReLU ([`conv2d_relu`]).
     fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
-        (activation == Activation::Relu).then(|| {
-            conv2d_relu(
-                input,
-                &self.weight,
-                self.bias.as_ref(),
-                self.stride,
-                self.padding,
-                self.dilation,
-            )
-        })
+        (activation == Activation::Relu).then(|| self.apply(conv2d_relu, input))
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
