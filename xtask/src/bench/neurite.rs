@@ -27,8 +27,15 @@ pub struct RunOptions<'a> {
     pub seed: u64,
 }
 
-/// Runs `workload` once.
+/// Runs `workload` once, on a worker of rayon's pool: the caller then takes its share of every
+/// parallel op (as PyTorch's OpenMP master thread does) instead of waking the pool from
+/// outside and blocking on each op, which is also how `neurite train` and `fit` callers run.
 pub fn run(workload: Workload, opts: &RunOptions<'_>) -> Result<Measurement, String> {
+    rayon::scope(|_| run_here(workload, opts))
+}
+
+/// [`run`] on the current thread.
+fn run_here(workload: Workload, opts: &RunOptions<'_>) -> Result<Measurement, String> {
     match workload {
         Workload::W1 => train_mlp(opts, ModelSpec::w1(), 64, |p| Box::new(Sgd::new(p, 0.1))),
         Workload::W2 => train_mlp(opts, ModelSpec::w2(), 128, |p| Box::new(Adam::new(p, 1e-3))),
@@ -36,8 +43,7 @@ pub fn run(workload: Workload, opts: &RunOptions<'_>) -> Result<Measurement, Str
         Workload::W4 => cnn_steps(opts, Workload::W4),
         Workload::W5 => infer(opts),
         Workload::W6 => load_in_child(opts),
-        // On a pool worker, as the training workloads: see `train`.
-        Workload::W7 => Ok(rayon::scope(|_| sgemm())),
+        Workload::W7 => Ok(sgemm()),
     }
 }
 
@@ -58,18 +64,14 @@ fn train_mlp(
         .shuffle(opts.seed)
         .layout(Layout::Flat);
     let test = DataLoader::new(&data.test, 1000).layout(Layout::Flat);
-    // Train on a pool worker, so parallel ops split work with this thread instead of waking
-    // the pool from outside and blocking.
-    let report = rayon::scope(|_| {
-        fit_with(
-            &mut model,
-            opt.as_mut(),
-            |e| train.epoch(e as u64).map(|b| b.into_parts()),
-            |_| std::iter::empty(),
-            &FitOptions::new(opts.epochs),
-            &mut [],
-        )
-    })
+    let report = fit_with(
+        &mut model,
+        opt.as_mut(),
+        |e| train.epoch(e as u64).map(|b| b.into_parts()),
+        |_| std::iter::empty(),
+        &FitOptions::new(opts.epochs),
+        &mut [],
+    )
     .map_err(|e| e.to_string())?;
     let stats = evaluate(&mut model, test.epoch(0).map(|b| b.into_parts()));
     Ok(Measurement {
@@ -154,17 +156,14 @@ fn infer(opts: &RunOptions<'_>) -> Result<Measurement, String> {
         .map(|b| b.into_parts().0)
         .collect();
     let mut best = f64::INFINITY;
-    // On a pool worker, as the training workloads: see `train`.
-    rayon::scope(|_| {
-        no_grad(|| {
-            for _ in 0..3 {
-                let start = Instant::now();
-                for x in &batches {
-                    std::hint::black_box(model.forward(x));
-                }
-                best = best.min(start.elapsed().as_secs_f64());
+    no_grad(|| {
+        for _ in 0..3 {
+            let start = Instant::now();
+            for x in &batches {
+                std::hint::black_box(model.forward(x));
             }
-        })
+            best = best.min(start.elapsed().as_secs_f64());
+        }
     });
     Ok(Measurement {
         seconds: best,
