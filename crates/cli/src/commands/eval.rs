@@ -44,11 +44,14 @@ pub fn run(args: &EvalArgs) -> CliResult {
     };
     let loader = DataLoader::new(&d.test, 1000).layout(layout);
     let mut confusion = ConfusionMatrix::new(d.num_classes());
-    no_grad(|| {
-        for batch in loader.epoch(0) {
-            let logits = model.forward(&batch.images);
-            confusion.update(&logits, &batch.labels);
-        }
+    // On a pool worker, as `train`: parallel ops then split work with this thread.
+    rayon::scope(|_| {
+        no_grad(|| {
+            for batch in loader.epoch(0) {
+                let logits = model.forward(&batch.images);
+                confusion.update(&logits, &batch.labels);
+            }
+        })
     });
     let per_class = confusion.per_class_accuracy();
     if args.json {
