@@ -256,7 +256,8 @@ impl DataLoader {
     /// rayon (`false`). By default this is chosen per epoch: a background thread only when the
     /// machine has more cores than rayon's pool uses, since on a machine whose cores all train,
     /// the extra thread takes one from the compute and costs more than it hides (measured on
-    /// 2 cores: +20% on an MLP epoch, against +0-3% for gathering on the pool).
+    /// 2 cores with `benches/loader_overhead.rs`: +13-26% on a W1 epoch, against +1-14% for
+    /// gathering on the pool, +2-4% in quiet runs).
     pub fn prefetch(mut self, on: bool) -> Self {
         self.prefetch = Some(on);
         self
