@@ -1,14 +1,6 @@
-//! General matrix multiply `C = alpha * A B + beta * C` on strided f32 views.
-//!
-//! Built on `matrixmultiply::sgemm`, which reads any row and column strides, so transposed
-//! operands are never copied. Large products are split along the longer side of `C` (rows or
-//! columns) over rayon's threads; every element of `C` is still computed by the same kernel in
-//! the same order, so the result is bit-identical with any thread count.
+//! The portable product: `matrixmultiply::sgemm`, split along the longer side of `C`.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
-
-/// Multiply-adds (m·k·n) from which a product is split over threads.
-pub const PAR_MIN_FLOPS: usize = 1 << 20;
 
 /// Rows of `C` each parallel task computes at least.
 const MIN_ROWS_PER_TASK: usize = 16;
@@ -16,23 +8,19 @@ const MIN_ROWS_PER_TASK: usize = 16;
 /// Columns of `C` each parallel task computes at least.
 const MIN_COLS_PER_TASK: usize = 32;
 
-/// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`.
-///
-/// # Panics
-/// When the shapes do not chain (`matmul` and the three shapes are named).
-pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
+/// `c = alpha * a · b + beta * c`; shapes checked and non-empty (`k > 0`).
+pub(super) fn gemm(
+    alpha: f32,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
     let (m, k) = a.dim();
-    let (k2, n) = b.dim();
-    assert!(
-        k == k2 && c.dim() == (m, n),
-        "matmul: shapes {:?} x {:?} -> {:?} do not chain",
-        a.shape(),
-        b.shape(),
-        c.shape()
-    );
+    let n = b.dim().1;
     let threads = rayon::current_num_threads();
-    if threads == 1 || m * k * n < PAR_MIN_FLOPS {
-        gemm_serial(alpha, a, b, beta, c);
+    if !super::is_parallel(threads, m, k, n) {
+        serial(alpha, a, b, beta, c);
         return;
     }
     use rayon::prelude::*;
@@ -46,7 +34,7 @@ pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: 
         b_parts
             .into_par_iter()
             .zip(c_parts)
-            .for_each(|(b, mut c)| gemm_serial(alpha, a, &b, beta, &mut c));
+            .for_each(|(b, mut c)| serial(alpha, a, &b, beta, &mut c));
     } else if m >= 2 * MIN_ROWS_PER_TASK {
         let tasks = threads.min(m / MIN_ROWS_PER_TASK);
         let rows = m.div_ceil(tasks);
@@ -55,27 +43,17 @@ pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: 
         a_parts
             .into_par_iter()
             .zip(c_parts)
-            .for_each(|(a, mut c)| gemm_serial(alpha, &a, b, beta, &mut c));
+            .for_each(|(a, mut c)| serial(alpha, &a, b, beta, &mut c));
     } else {
-        gemm_serial(alpha, a, b, beta, c);
+        serial(alpha, a, b, beta, c);
     }
 }
 
 /// Single-threaded `c = alpha * a · b + beta * c`, shapes already checked.
-fn gemm_serial(
-    alpha: f32,
-    a: &ArrayView2<'_, f32>,
-    b: &ArrayView2<'_, f32>,
-    beta: f32,
-    c: &mut ArrayViewMut2<'_, f32>,
-) {
+fn serial(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
     let (m, k) = a.dim();
     let n = b.dim().1;
     if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.mapv_inplace(|v| if beta == 0.0 { 0.0 } else { beta * v });
         return;
     }
     let [rsa, csa] = strides(a.strides());

@@ -1,0 +1,122 @@
+//! General matrix multiply `C = alpha * A B + beta * C` on strided f32 views.
+//!
+//! Two implementations sit behind [`gemm`], picked once per process by [`Kernel::detect`]:
+//! * [`Kernel::Avx2Fma`] ([`blocked`]): our own BLIS-style product for x86-64 CPUs with AVX2
+//!   and FMA: operands packed into cache-sized panels ([`pack`]) and a 6x16 register-tile
+//!   micro-kernel ([`avx2`]). With several threads the packed panel of `B` is shared: each
+//!   thread packs a part of it, then every thread multiplies its own rows of `A` against the
+//!   whole panel.
+//! * [`Kernel::Portable`] ([`portable`]): `matrixmultiply::sgemm`, on every other CPU. On
+//!   CPUs with AVX-512F it runs matrixmultiply's AVX-512 kernel.
+//!
+//! Both read any row and column strides, so transposed operands are never copied. Work is
+//! split over rayon's threads by output rows or columns only: every element of `C` is computed
+//! by the same instructions in the same order whatever the thread count, so results are
+//! bit-identical with any number of threads.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod blocked;
+#[cfg(target_arch = "x86_64")]
+mod pack;
+mod portable;
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Multiply-adds (m·k·n) from which a product is split over threads.
+pub const PAR_MIN_FLOPS: usize = 1 << 20;
+
+/// Which sgemm implementation computes a product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// neurite's packed AVX2+FMA product (x86-64 with AVX2 and FMA).
+    Avx2Fma,
+    /// `matrixmultiply::sgemm` (every CPU; its AVX-512F kernel where the CPU has one).
+    Portable,
+}
+
+impl Kernel {
+    /// The kernel [`gemm`] uses on this CPU: [`Kernel::Avx2Fma`] on x86-64 CPUs with AVX2 and
+    /// FMA but without AVX-512F (whose wider kernel matrixmultiply provides), else
+    /// [`Kernel::Portable`].
+    pub fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if Kernel::Avx2Fma.is_available() && !std::arch::is_x86_feature_detected!("avx512f") {
+                return Kernel::Avx2Fma;
+            }
+        }
+        Kernel::Portable
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma => {
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernel::Avx2Fma => false,
+            Kernel::Portable => true,
+        }
+    }
+}
+
+/// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, with the
+/// kernel [`Kernel::detect`] picks. When `beta` is 0, `c` is only written (NaNs in it do not
+/// propagate).
+///
+/// # Panics
+/// When the shapes do not chain (`matmul` and the three shapes are named).
+pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
+    static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+    gemm_with(*DETECTED.get_or_init(Kernel::detect), alpha, a, b, beta, c);
+}
+
+/// [`gemm`] with a chosen kernel, to compare or test the implementations.
+///
+/// # Panics
+/// When the shapes do not chain, or when `kernel` is not available on this CPU.
+pub fn gemm_with(
+    kernel: Kernel,
+    alpha: f32,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "matmul: shapes {:?} x {:?} -> {:?} do not chain",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    assert!(
+        kernel.is_available(),
+        "gemm: kernel {kernel:?} is not available on this CPU"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.mapv_inplace(|v| if beta == 0.0 { 0.0 } else { beta * v });
+        return;
+    }
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => blocked::gemm(alpha, a, b, beta, c),
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Avx2Fma => unreachable!("checked by is_available"),
+        Kernel::Portable => portable::gemm(alpha, a, b, beta, c),
+    }
+}
+
+/// Whether a product of `m·k·n` multiply-adds is split over `threads` threads.
+fn is_parallel(threads: usize, m: usize, k: usize, n: usize) -> bool {
+    threads > 1 && m * k * n >= PAR_MIN_FLOPS
+}
