@@ -1,5 +1,6 @@
-//! Criterion micro-benchmarks of the tensor core: sgemm (reported as GFLOP/s through
-//! criterion's element throughput: one element = one floating-point operation), element-wise
+//! Criterion micro-benchmarks of the tensor core: sgemm with each kernel this CPU has, on
+//! W7's shapes and W5's `x · Wᵀ` (reported as GFLOP/s through criterion's element throughput:
+//! one element = one floating-point operation), element-wise
 //! ops on 1M elements, softmax, and one forward+backward step of W1's MLP at batch 64.
 //!
 //! Run: `cargo bench --bench tensor_ops` (set `RAYON_NUM_THREADS` to fix the thread count).
@@ -7,21 +8,36 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::{Array2, IxDyn};
 use neurite::nn::functional::linear;
-use neurite::tensor::{gemm::gemm, seeded_rng, Tensor};
+use neurite::tensor::gemm::{gemm_with, Kernel};
+use neurite::tensor::{seeded_rng, Tensor};
 
 fn sgemm(c: &mut Criterion) {
     let mut group = c.benchmark_group("sgemm");
-    for &(m, k, n) in &[(64usize, 784usize, 128usize), (1024, 1024, 1024)] {
+    // (m, k, n, whether B is read through a transposed view, as `x · Wᵀ` does)
+    for &(m, k, n, b_transposed) in &[
+        (64usize, 784usize, 128usize, false),
+        (1024, 1024, 1024, false),
+        (1000, 784, 128, true),
+    ] {
         let mut rng = seeded_rng(0);
         let a = Tensor::uniform(&[m, k], -1.0, 1.0, &mut rng).data();
-        let b = Tensor::uniform(&[k, n], -1.0, 1.0, &mut rng).data();
+        let b_shape = if b_transposed { [n, k] } else { [k, n] };
+        let b = Tensor::uniform(&b_shape, -1.0, 1.0, &mut rng).data();
         let a2 = a.view().into_dimensionality().unwrap();
         let b2 = b.view().into_dimensionality().unwrap();
+        let b2 = if b_transposed { b2.reversed_axes() } else { b2 };
         let mut out = Array2::<f32>::zeros((m, n));
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
-        group.bench_function(BenchmarkId::from_parameter(format!("{m}x{k}x{n}")), |bench| {
-            bench.iter(|| gemm(1.0, &a2, &b2, 0.0, &mut out.view_mut()))
-        });
+        for kernel in [Kernel::Avx2Fma, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.is_available())
+        {
+            let t = if b_transposed { "ᵀ" } else { "" };
+            group.bench_function(
+                BenchmarkId::new(format!("{kernel:?}"), format!("{m}x{k}x{n}{t}")),
+                |bench| bench.iter(|| gemm_with(kernel, 1.0, &a2, &b2, 0.0, &mut out.view_mut())),
+            );
+        }
     }
     group.finish();
 }

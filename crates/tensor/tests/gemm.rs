@@ -190,8 +190,11 @@ fn large_products_match_naive_and_ignore_thread_count() {
 }
 
 #[test]
-fn gemm_uses_the_detected_kernel() {
-    let kernel = Kernel::detect();
+fn gemm_uses_the_selected_kernel() {
+    let kernel = Kernel::selected();
+    if std::env::var(neurite_tensor::gemm::KERNEL_ENV).is_err() {
+        assert_eq!(kernel, Kernel::detect());
+    }
     assert!(kernel.is_available());
     let (a, b) = (random(9, 20, 1), random(20, 17, 2));
     let mut via_gemm = Array2::zeros((9, 17));
@@ -199,6 +202,13 @@ fn gemm_uses_the_detected_kernel() {
     neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
     gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
     assert_eq!(via_gemm, via_kernel);
+}
+
+#[test]
+fn kernel_names_parse() {
+    assert_eq!(Kernel::from_name("AVX2"), Some(Kernel::Avx2Fma));
+    assert_eq!(Kernel::from_name(" portable "), Some(Kernel::Portable));
+    assert_eq!(Kernel::from_name("avx512"), None);
 }
 
 #[test]

@@ -24,9 +24,9 @@ use super::pack::{pack_a, pack_b, A_SLACK};
 /// Columns of `C` (and `B`) per outer block.
 const NC: usize = 1024;
 /// Largest block of the inner dimension; `k` is cut into equal blocks of at most this.
-const KC: usize = 256;
+const KC: usize = 384;
 /// Rows of `A` packed at a time (a multiple of `MR`).
-const MC: usize = 120;
+const MC: usize = 96;
 
 /// A read-only strided matrix: element `(r, c)` is at `ptr + r * rs + c * cs`.
 #[derive(Clone, Copy)]

@@ -1,6 +1,7 @@
 //! General matrix multiply `C = alpha * A B + beta * C` on strided f32 views.
 //!
-//! Two implementations sit behind [`gemm`], picked once per process by [`Kernel::detect`]:
+//! Two implementations sit behind [`gemm`], picked once per process by [`Kernel::selected`]
+//! (the CPU's best, or the one named by the `NEURITE_SGEMM` environment variable):
 //! * [`Kernel::Avx2Fma`] ([`blocked`]): our own BLIS-style product for x86-64 CPUs with AVX2
 //!   and FMA: operands packed into cache-sized panels ([`pack`]) and a 6x16 register-tile
 //!   micro-kernel ([`avx2`]). With several threads the packed panel of `B` is shared: each
@@ -23,6 +24,9 @@ mod pack;
 mod portable;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// The environment variable that overrides the kernel choice (see [`Kernel::selected`]).
+pub const KERNEL_ENV: &str = "NEURITE_SGEMM";
 
 /// Multiply-adds (m·k·n) from which a product is split over threads.
 pub const PAR_MIN_FLOPS: usize = 1 << 20;
@@ -50,6 +54,44 @@ impl Kernel {
         Kernel::Portable
     }
 
+    /// The kernel [`gemm`] uses: the one `NEURITE_SGEMM` names (`avx2` or `portable`) when it
+    /// is set and the CPU can run it, else [`Kernel::detect`]'s. An unknown or unavailable name
+    /// is reported once on stderr and ignored. Read once per process.
+    pub fn selected() -> Kernel {
+        static SELECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *SELECTED.get_or_init(|| {
+            let Ok(name) = std::env::var(KERNEL_ENV) else {
+                return Kernel::detect();
+            };
+            match Kernel::from_name(&name) {
+                Some(kernel) if kernel.is_available() => kernel,
+                Some(kernel) => {
+                    eprintln!(
+                        "neurite: {KERNEL_ENV}={name}: {kernel:?} is not available on this CPU; using {:?}",
+                        Kernel::detect()
+                    );
+                    Kernel::detect()
+                }
+                None => {
+                    eprintln!(
+                        "neurite: {KERNEL_ENV}={name}: expected `avx2` or `portable`; using {:?}",
+                        Kernel::detect()
+                    );
+                    Kernel::detect()
+                }
+            }
+        })
+    }
+
+    /// The kernel called `name` (`avx2` or `portable`, any case).
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "avx2" => Some(Kernel::Avx2Fma),
+            "portable" => Some(Kernel::Portable),
+            _ => None,
+        }
+    }
+
     /// Whether this CPU can run the kernel.
     pub fn is_available(self) -> bool {
         match self {
@@ -65,14 +107,13 @@ impl Kernel {
 }
 
 /// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, with the
-/// kernel [`Kernel::detect`] picks. When `beta` is 0, `c` is only written (NaNs in it do not
+/// kernel [`Kernel::selected`] picks. When `beta` is 0, `c` is only written (NaNs in it do not
 /// propagate).
 ///
 /// # Panics
 /// When the shapes do not chain (`matmul` and the three shapes are named).
 pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
-    static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
-    gemm_with(*DETECTED.get_or_init(Kernel::detect), alpha, a, b, beta, c);
+    gemm_with(Kernel::selected(), alpha, a, b, beta, c);
 }
 
 /// [`gemm`] with a chosen kernel, to compare or test the implementations.
