@@ -1,8 +1,8 @@
 //! # neurite-tensor
 //!
 //! N-dimensional f32 tensors on [`ndarray`] storage, with NumPy broadcasting, a strided
-//! [`matrixmultiply`] matmul, rayon parallelism for large element-wise work, and reverse-mode
-//! automatic differentiation. It is the bottom layer of neurite: the `neurite-nn` layers,
+//! matmul (our own packed AVX2+FMA sgemm, [`matrixmultiply`] on other CPUs), rayon
+//! parallelism for large element-wise work, and reverse-mode automatic differentiation. It is the bottom layer of neurite: the `neurite-nn` layers,
 //! losses and optimizers are written from these ops.
 //!
 //! ```

@@ -3,7 +3,7 @@
 //! splits, and bit-identical results across thread counts.
 
 use ndarray::{s, Array2, ArrayView2, ShapeBuilder};
-use neurite_tensor::gemm::{gemm_with, Kernel};
+use neurite_tensor::gemm::{gemm, gemm_with, product, Kernel};
 use neurite_tensor::{seeded_rng, Tensor};
 use proptest::prelude::*;
 
@@ -202,6 +202,24 @@ fn gemm_uses_the_selected_kernel() {
     neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
     gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
     assert_eq!(via_gemm, via_kernel);
+}
+
+/// `product` (no zero-fill) gives the same bits as `gemm` into zeros, including an empty
+/// inner dimension, transposed operands and a product split over threads.
+#[test]
+fn product_equals_gemm_into_zeros() {
+    for &(m, k, n) in &[(7, 0, 5), (1, 1, 1), (33, 70, 19), (300, 200, 64)] {
+        let (a, b) = (random(m, k, 3), random(n, k, 4));
+        let bt = b.t();
+        let mut want = Array2::zeros((m, n));
+        gemm(-1.5, &a.view(), &bt, 0.0, &mut want.view_mut());
+        let got = product(-1.5, &a.view(), &bt);
+        assert_eq!(got.dim(), (m, n));
+        assert!(
+            got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
+            "{m}x{k}x{n}"
+        );
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub use norm::batch_norm;
 pub use pool::{avg_pool2d, max_pool2d};
 
 use ndarray::{Array2, Axis, Ix2};
-use neurite_tensor::gemm::gemm;
+use neurite_tensor::gemm::{gemm, product};
 use neurite_tensor::Tensor;
 
 use epilogue::Epilogue;
@@ -150,21 +150,13 @@ fn affine(
             .expect("row-major gradient");
         let x2v = x2.view().into_dimensionality::<Ix2>().expect("2-D input");
         let gx = needs[0].then(|| {
-            let mut gx = Array2::zeros((rows, in_f));
-            gemm(1.0, &g2, &in_out_view(&wd, layout).t(), 0.0, &mut gx.view_mut());
-            gx.into_shape_with_order(ndarray::IxDyn(&x_shape)).expect("row-major")
+            product(1.0, &g2, &in_out_view(&wd, layout).t())
+                .into_shape_with_order(ndarray::IxDyn(&x_shape))
+                .expect("row-major")
         });
         let gw = needs[1].then(|| match layout {
-            WeightLayout::OutIn => {
-                let mut gw = Array2::zeros((out_f, in_f));
-                gemm(1.0, &g2.t(), &x2v, 0.0, &mut gw.view_mut());
-                gw.into_dyn()
-            }
-            WeightLayout::InOut => {
-                let mut gw = Array2::zeros((in_f, out_f));
-                gemm(1.0, &x2v.t(), &g2, 0.0, &mut gw.view_mut());
-                gw.into_dyn()
-            }
+            WeightLayout::OutIn => product(1.0, &g2.t(), &x2v).into_dyn(),
+            WeightLayout::InOut => product(1.0, &x2v.t(), &g2).into_dyn(),
         });
         let mut grads = vec![gx, gw];
         if needs.len() > 2 {

@@ -23,7 +23,7 @@ mod blocked;
 mod pack;
 mod portable;
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// The environment variable that overrides the kernel choice (see [`Kernel::selected`]).
 pub const KERNEL_ENV: &str = "NEURITE_SGEMM";
@@ -116,6 +116,26 @@ pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: 
     gemm_with(Kernel::selected(), alpha, a, b, beta, c);
 }
 
+/// `alpha * a · b` as a new row-major `[m, n]` array. Equal to zero-filling an array and
+/// calling [`gemm`] with `beta = 0`, but writes each output element once instead of twice.
+///
+/// # Panics
+/// When the inner sizes differ (`matmul` and the shapes are named).
+pub fn product(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut out = Array2::<f32>::uninit((m, n));
+    // SAFETY: the view covers exactly `out`'s m x n row-major elements. With `beta = 0`,
+    // `gemm_with` writes every element of C and reads none before writing it: the `k == 0`
+    // case fills, matrixmultiply documents that C need not be initialised when beta is 0, and
+    // the blocked kernel loads C only when its beta is nonzero (later `k` blocks read what the
+    // first one wrote). So `out` is fully initialised when `gemm` returns.
+    unsafe {
+        let mut c = ArrayViewMut2::from_shape_ptr((m, n), out.as_mut_ptr().cast::<f32>());
+        gemm(alpha, a, b, 0.0, &mut c);
+        out.assume_init()
+    }
+}
+
 /// [`gemm`] with a chosen kernel, to compare or test the implementations.
 ///
 /// # Panics
@@ -145,7 +165,11 @@ pub fn gemm_with(
         return;
     }
     if k == 0 {
-        c.mapv_inplace(|v| if beta == 0.0 { 0.0 } else { beta * v });
+        if beta == 0.0 {
+            c.fill(0.0);
+        } else {
+            c.mapv_inplace(|v| beta * v);
+        }
         return;
     }
     match kernel {

@@ -2,9 +2,9 @@
 //! times one matrix `[b, m, k] x [k, n]`. Gradients multiply by transposed *views*; nothing is
 //! copied to transpose.
 
-use ndarray::{Array2, Array3, ArrayD, Axis, Ix2, Ix3};
+use ndarray::{Array3, ArrayD, Axis, Ix2, Ix3};
 
-use crate::gemm::gemm;
+use crate::gemm::{gemm, product};
 use crate::tensor::{Tensor, TensorData};
 
 fn as2(d: &TensorData) -> ndarray::ArrayView2<'_, f32> {
@@ -25,22 +25,11 @@ fn b_of(bd: &TensorData, i: usize) -> ndarray::ArrayView2<'_, f32> {
 }
 
 fn matmul_2d(a: &Tensor, b: &Tensor, ad: TensorData, bd: TensorData) -> Tensor {
-    let (m, k) = (ad.shape()[0], ad.shape()[1]);
-    let n = bd.shape()[1];
-    let mut out = Array2::<f32>::zeros((m, n));
-    gemm(1.0, &as2(&ad), &as2(&bd), 0.0, &mut out.view_mut());
+    let out = product(1.0, &as2(&ad), &as2(&bd));
     Tensor::from_op(out.into_dyn(), &[a, b], move |g, needs| {
         let g = g.view().into_dimensionality::<Ix2>().expect("2-D gradient");
-        let ga = needs[0].then(|| {
-            let mut ga = Array2::zeros((m, k));
-            gemm(1.0, &g, &as2(&bd).t(), 0.0, &mut ga.view_mut());
-            ga.into_dyn()
-        });
-        let gb = needs[1].then(|| {
-            let mut gb = Array2::zeros((k, n));
-            gemm(1.0, &as2(&ad).t(), &g, 0.0, &mut gb.view_mut());
-            gb.into_dyn()
-        });
+        let ga = needs[0].then(|| product(1.0, &g, &as2(&bd).t()).into_dyn());
+        let gb = needs[1].then(|| product(1.0, &as2(&ad).t(), &g).into_dyn());
         vec![ga, gb]
     })
 }
