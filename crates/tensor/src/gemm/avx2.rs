@@ -11,19 +11,21 @@ pub(super) const MR: usize = 6;
 /// Columns of the register tile (two 8-lane vectors of packed `B`).
 pub(super) const NR: usize = 16;
 
-/// `C[0..6, 0..16] = alpha * Ap · Bp + beta * C` for one register tile.
+/// `C[0..ROWS, 0..16] = alpha * Ap · Bp + beta * C` for one register tile of `ROWS <= MR`
+/// rows (fewer than `MR` at the bottom edge of `C`, so no work is spent on padding rows).
 ///
-/// `a` is an `MR`-row panel of packed `A` (`kc` steps of `MR` values), `b` an `NR`-column
-/// panel of packed `B` (`kc` steps of `NR` values); `c` points at the tile's top-left element,
-/// with row stride `rsc` and contiguous rows. `beta == 0` writes `C` without reading it. The
-/// sum over `k` runs in order, one fused multiply-add per step, into twelve accumulators.
+/// `a` is an `MR`-row panel of packed `A` (`kc` steps of `MR` values, of which the first
+/// `ROWS` are used), `b` an `NR`-column panel of packed `B` (`kc` steps of `NR` values); `c`
+/// points at the tile's top-left element, with row stride `rsc` and contiguous rows.
+/// `beta == 0` writes `C` without reading it. The sum over `k` runs in order, one fused
+/// multiply-add per step, into `2 * ROWS` accumulators, so a row's values do not depend on
+/// `ROWS`.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `a` holds `kc * MR` and `b` `kc * NR` readable values; the
-/// 6x16 tile at `c` with row stride `rsc` is writable and not aliased.
+/// `ROWS x 16` tile at `c` with row stride `rsc` is writable and not aliased.
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn kernel_6x16(
+pub(super) unsafe fn kernel<const ROWS: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -33,12 +35,12 @@ pub(super) unsafe fn kernel_6x16(
     beta: f32,
 ) {
     // Fetch C's rows now: the k loop hides the latency, and the stores at the end then hit L1.
-    for i in 0..MR {
+    for i in 0..ROWS {
         let row = c.offset(i as isize * rsc) as *const i8;
         _mm_prefetch::<_MM_HINT_T0>(row);
         _mm_prefetch::<_MM_HINT_T0>(row.add(60));
     }
-    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
         let b0 = _mm256_loadu_ps(b);
@@ -66,6 +68,33 @@ pub(super) unsafe fn kernel_6x16(
             };
             _mm256_storeu_ps(p, r);
         }
+    }
+}
+
+/// [`kernel`] for a tile of `rows` (1 to `MR`) rows.
+///
+/// # Safety
+/// As for [`kernel`], with `ROWS = rows`.
+#[inline]
+#[allow(clippy::too_many_arguments)] // the kernel's own operands, plus `rows`
+pub(super) unsafe fn kernel_rows(
+    rows: usize,
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    alpha: f32,
+    beta: f32,
+) {
+    match rows {
+        6 => kernel::<6>(kc, a, b, c, rsc, alpha, beta),
+        5 => kernel::<5>(kc, a, b, c, rsc, alpha, beta),
+        4 => kernel::<4>(kc, a, b, c, rsc, alpha, beta),
+        3 => kernel::<3>(kc, a, b, c, rsc, alpha, beta),
+        2 => kernel::<2>(kc, a, b, c, rsc, alpha, beta),
+        1 => kernel::<1>(kc, a, b, c, rsc, alpha, beta),
+        _ => unreachable!("a register tile has 1 to {MR} rows, not {rows}"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The blocked AVX2+FMA product: BLIS's loop nest around [`kernel_6x16`].
+//! The blocked AVX2+FMA product: BLIS's loop nest around the 6x16 [`kernel`](super::avx2::kernel).
 //!
 //! `C` is computed in column blocks of `NC`; `k` in blocks of about `KC` (a packed `KC x NC`
 //! block of `B` stays in the last-level cache, one `KC x NR` panel of it in L1); rows in
@@ -18,7 +18,7 @@ use std::thread::LocalKey;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::avx2::{kernel_6x16, MR, NR};
+use super::avx2::{kernel_rows, MR, NR};
 use super::pack::{pack_a, pack_b, A_SLACK};
 
 /// Columns of `C` (and `B`) per outer block.
@@ -272,7 +272,7 @@ unsafe fn multiply_rows(
 }
 
 /// One register tile of `C`, `rows x cols` of it inside the matrix: straight into `C` when the
-/// tile is whole and its rows contiguous, else through a scratch tile.
+/// tile spans all `NR` columns and its rows are contiguous, else through a scratch tile.
 #[inline]
 unsafe fn tile_update(
     kc: usize,
@@ -283,8 +283,8 @@ unsafe fn tile_update(
     alpha: f32,
     beta: f32,
 ) {
-    if rows == MR && cols == NR && c.cs == 1 {
-        kernel_6x16(kc, a, b, c.ptr, c.rs, alpha, beta);
+    if cols == NR && c.cs == 1 {
+        kernel_rows(rows, kc, a, b, c.ptr, c.rs, alpha, beta);
         return;
     }
     let mut tile = [0.0f32; MR * NR];
@@ -295,7 +295,7 @@ unsafe fn tile_update(
             }
         }
     }
-    kernel_6x16(kc, a, b, tile.as_mut_ptr(), NR as isize, alpha, beta);
+    kernel_rows(rows, kc, a, b, tile.as_mut_ptr(), NR as isize, alpha, beta);
     for i in 0..rows {
         for j in 0..cols {
             *c.at(i, j) = tile[i * NR + j];
