@@ -2,7 +2,7 @@
 //!
 //! One file per op family, forward and backward side by side: [`linear`] and [`dense`] here,
 //! convolution in [`conv`], pooling in [`pool`], batch normalisation in [`norm`], the ReLU
-//! epilogue that the affine and convolution ops can fuse in [`epilogue`]. Each function is a
+//! epilogue that the affine and convolution ops can fuse in `epilogue.rs`. Each function is a
 //! single autograd node ([`Tensor::from_op`]) whose backward is written by hand. Shape errors
 //! panic with the op's name and the shapes involved.
 

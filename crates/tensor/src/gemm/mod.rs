@@ -2,13 +2,13 @@
 //!
 //! Two implementations sit behind [`gemm`], picked once per process by [`Kernel::selected`]
 //! (the CPU's best, or the one named by the `NEURITE_SGEMM` environment variable):
-//! * [`Kernel::Avx2Fma`] ([`blocked`]): our own BLIS-style product for x86-64 CPUs with AVX2
-//!   and FMA: operands packed into cache-sized panels ([`pack`]) and a 6x16 register-tile
-//!   micro-kernel ([`avx2`]). With several threads the packed panel of `B` is shared: each
-//!   thread packs a part of it, then every thread multiplies its own rows of `A` against the
-//!   whole panel.
-//! * [`Kernel::Portable`] ([`portable`]): `matrixmultiply::sgemm`, on every other CPU. On
-//!   CPUs with AVX-512F it runs matrixmultiply's AVX-512 kernel.
+//! * [`Kernel::Avx2Fma`] (`gemm/blocked.rs`): our own BLIS-style product for x86-64 CPUs
+//!   with AVX2 and FMA: operands packed into cache-sized panels (`gemm/pack.rs`) and a 6x16
+//!   register-tile micro-kernel (`gemm/avx2.rs`). With several threads the packed panel of
+//!   `B` is shared: each thread packs a part of it, then every thread multiplies its own rows
+//!   of `A` against the whole panel.
+//! * [`Kernel::Portable`] (`gemm/portable.rs`): `matrixmultiply::sgemm`, on every other CPU.
+//!   On CPUs with AVX-512F it runs matrixmultiply's AVX-512 kernel.
 //!
 //! Both read any row and column strides, so transposed operands are never copied. Work is
 //! split over rayon's threads by output rows or columns only: every element of `C` is computed
