@@ -98,6 +98,11 @@ impl StridedMut {
 }
 
 /// One product's operands and scalars; `m x k` times `k x n`.
+///
+/// The `unsafe fn`s below share one contract: `a`, `b` and `c` address live matrices of at
+/// least the sizes given (`m x k`, `k x n`, `m x n`), `c` aliases neither operand and is
+/// written by nobody else during the call (parallel tasks take disjoint rows or columns), and
+/// the CPU has AVX2 and FMA.
 #[derive(Clone, Copy)]
 struct Product {
     m: usize,
