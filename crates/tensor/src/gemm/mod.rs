@@ -113,7 +113,8 @@ impl Kernel {
 /// # Panics
 /// When the shapes do not chain (`matmul` and the three shapes are named).
 pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
-    gemm_with(Kernel::selected(), alpha, a, b, beta, c);
+    // `selected` only returns available kernels, so the per-call check of `gemm_with` is skipped.
+    multiply(Kernel::selected(), alpha, a, b, beta, c);
 }
 
 /// `alpha * a · b` as a new row-major `[m, n]` array. Equal to zero-filling an array and
@@ -125,7 +126,7 @@ pub fn product(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> 
     let (m, n) = (a.nrows(), b.ncols());
     let mut out = Array2::<f32>::uninit((m, n));
     // SAFETY: the view covers exactly `out`'s m x n row-major elements. With `beta = 0`,
-    // `gemm_with` writes every element of C and reads none before writing it: the `k == 0`
+    // `multiply` writes every element of C and reads none before writing it: the `k == 0`
     // case fills, matrixmultiply documents that C need not be initialised when beta is 0, and
     // the blocked kernel loads C only when its beta is nonzero (later `k` blocks read what the
     // first one wrote). So `out` is fully initialised when `gemm` returns.
@@ -148,6 +149,22 @@ pub fn gemm_with(
     beta: f32,
     c: &mut ArrayViewMut2<'_, f32>,
 ) {
+    assert!(
+        kernel.is_available(),
+        "gemm: kernel {kernel:?} is not available on this CPU"
+    );
+    multiply(kernel, alpha, a, b, beta, c);
+}
+
+/// Checks the shapes, handles empty products and runs `kernel` (known to be available).
+fn multiply(
+    kernel: Kernel,
+    alpha: f32,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert!(
@@ -156,10 +173,6 @@ pub fn gemm_with(
         a.shape(),
         b.shape(),
         c.shape()
-    );
-    assert!(
-        kernel.is_available(),
-        "gemm: kernel {kernel:?} is not available on this CPU"
     );
     if m == 0 || n == 0 {
         return;
