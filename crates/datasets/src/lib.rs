@@ -50,6 +50,8 @@ pub mod dataset;
 pub mod embedded;
 pub mod error;
 pub mod fashion_mnist;
+#[cfg(feature = "download")]
+pub mod fetch;
 pub mod idx;
 pub mod image_set;
 pub mod mmap_file;

@@ -39,8 +39,8 @@ mod tests;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use neurite_datasets::catalog::DatasetKind;
-use neurite_datasets::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
+use crate::catalog::DatasetKind;
+use crate::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
 
 pub use download::{DownloadError, Http};
 pub use error::{FetchError, OfflineReport};
@@ -53,27 +53,28 @@ use status::{bad_reason, file_status, FileStatus};
 use verify::check_digest;
 
 /// The arguments of `cargo xtask fetch-data`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct FetchArgs {
     /// The data set: mnist, fashion-mnist, cifar10, cifar100 or all [default: mnist; with
     /// --list: all].
-    #[arg(value_name = "DATASET", value_parser = parse_selection)]
+    #[cfg_attr(feature = "clap", arg(value_name = "DATASET", value_parser = parse_selection))]
     pub dataset: Option<Selection>,
     /// The data directory (else $NEURITE_DATA_DIR, else the per-user data directory).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data_dir: Option<PathBuf>,
     /// Import local copies from DIR instead of downloading (.gz or raw files; for CIFAR also
     /// the .tar.gz archive or an extracted folder).
-    #[arg(long, value_name = "DIR", conflicts_with = "mirror")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR", conflicts_with = "mirror"))]
     pub from: Option<PathBuf>,
     /// Fetch again even when the files are present and verified.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub force: bool,
     /// Show which files are present and verified, and fetch nothing.
-    #[arg(long, conflicts_with_all = ["from", "force", "mirror"])]
+    #[cfg_attr(feature = "clap", arg(long, conflicts_with_all = ["from", "force", "mirror"]))]
     pub list: bool,
     /// Try this mirror first (the file names are appended to it).
-    #[arg(long, value_name = "BASE_URL")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BASE_URL"))]
     pub mirror: Option<String>,
 }
 
@@ -87,7 +88,7 @@ pub enum Selection {
 }
 
 /// Parses a data-set name or `all`.
-fn parse_selection(s: &str) -> Result<Selection, String> {
+pub fn parse_selection(s: &str) -> Result<Selection, String> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(Selection::All);
     }
