@@ -63,6 +63,8 @@ pub use batch::{Batch, Batches, DataLoader, Layout, Normalize};
 pub use catalog::DatasetKind;
 pub use dataset::{load, Dataset};
 pub use error::{DatasetError, FormatError, Result};
+#[cfg(feature = "download")]
+pub use fetch::{fetch, load_or_fetch, load_or_fetch_with, FetchError, FetchOptions};
 pub use image_set::{ImageArray, ImageSet, KerasData, LabelArray};
 pub use mmap_file::SharedBytes;
 pub use mnist::MnistSource;
