@@ -9,7 +9,7 @@ use neurite_datasets::catalog::DatasetKind;
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  neurite train                       # MLP on the embedded MNIST sample\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
+    after_help = "Examples:\n  neurite fetch mnist                 # download, verify and unpack the full MNIST\n  neurite train                       # MLP (full MNIST if fetched, else the embedded sample)\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
 )]
 pub struct Cli {
     /// What to do.
@@ -20,6 +20,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Download (or import with --from), verify and unpack data sets into the data directory.
+    #[cfg(feature = "download")]
+    #[command(
+        after_help = "Examples:\n  neurite fetch mnist\n  neurite fetch all --list\n  neurite fetch cifar10 --from ~/Downloads        # cifar-10-binary.tar.gz or the extracted folder\n  neurite fetch mnist --mirror https://example.org/mnist/"
+    )]
+    Fetch(neurite_datasets::fetch::FetchArgs),
     /// Shapes, class counts and file locations of a data set.
     #[command(after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data")]
     Info(InfoArgs),
