@@ -7,9 +7,13 @@
 //! - Opening a set maps its files and validates their headers and labels; pixel bytes are
 //!   never copied until a batch is assembled ([`ImageSet`], [`ImageArray`]).
 //! - A damaged file is a typed [`DatasetError`] naming the file and the problem, never a panic.
-//! - The data directory follows one rule shared with the CLI and `cargo xtask fetch-data`:
+//! - The data directory follows one rule shared with the CLI and the fetch code:
 //!   an explicit path, else `NEURITE_DATA_DIR`, else a per-user directory
 //!   (see [`data_dir`]).
+//! - With the `download` feature (off by default), `fetch(kind, &dir, &FetchOptions)`
+//!   downloads or imports, verifies and unpacks a set, and `load_or_fetch(kind, &dir)` is
+//!   Keras' `load_data()`: fetch on first use, then load (module `fetch`; also the
+//!   `neurite fetch` command).
 //!
 //! ```
 //! # fn main() -> Result<(), neurite_datasets::DatasetError> {
@@ -20,7 +24,7 @@
 //! let (dir, _) = resolve_data_dir(None);
 //! let (data, source) = mnist::load_or_embedded(&dir)?;
 //! if source.is_embedded() {
-//!     println!("{source}"); // "using the embedded sample ... cargo xtask fetch-data mnist"
+//!     println!("{source}"); // "using the embedded sample ... run `neurite fetch mnist` ..."
 //! }
 //! assert_eq!(data.class_names().len(), 10);
 //!
