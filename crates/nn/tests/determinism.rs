@@ -68,7 +68,8 @@ fn assert_thread_count_independent(
         for ((name, a), (_, b)) in one.iter().zip(&other) {
             let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
             assert_eq!(
-                differing, 0,
+                differing,
+                0,
                 "{what}: {name} differs in {differing} of {} values between 1 and {threads} threads",
                 a.len()
             );
