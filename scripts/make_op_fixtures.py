@@ -410,7 +410,7 @@ case("batch_norm/permuted", "batch_norm", [([2, 4, 3], "wide"), ([3], "pos"), ([
      views={0: ["permute", [1, 2, 0]]}, grad=[0, 1, 2], rtol=2e-6, atol=1e-6, grad_atol=1e-5, why=BN_WHY)
 
 TARGETS = [[0, 4, 2, 2, 1, 3]]
-CE_WHY = "a log-sum-exp over C classes and a mean over B rows in f32"
+CE_WHY = "softmax - target cancels where the two agree (PyTorch's f32 kernel too); a mean over B rows in f32"
 case("cross_entropy/mean", "cross_entropy", [([6, 5], "wide")], lambda x, t: F.cross_entropy(x, t), ints=TARGETS,
      atol=1e-6, grad_atol=1e-7, why=CE_WHY)
 case("cross_entropy/permuted", "cross_entropy", [([5, 6], "wide")], lambda x, t: F.cross_entropy(x, t), ints=TARGETS,
@@ -420,7 +420,7 @@ case("cross_entropy/extreme", "cross_entropy", [([3, 6], "edge_finite")], lambda
 for red, ls in (("sum", 0.0), ("none", 0.0), ("mean", 0.1), ("sum", 0.2), ("none", 0.3)):
     case(f"cross_entropy_with/{red}_ls{ls}", "cross_entropy_with", [([6, 5], "wide")],
          lambda x, t, red=red, ls=ls: F.cross_entropy(x, t, reduction=red, label_smoothing=f32(ls)),
-         args={"reduction": red, "label_smoothing": ls}, ints=TARGETS, rtol=2e-6, atol=1e-5, grad_atol=1e-7, why=CE_WHY)
+         args={"reduction": red, "label_smoothing": ls}, ints=TARGETS, atol=1e-6, grad_atol=1e-7, why=CE_WHY)
 case("mse_loss/2d", "mse_loss", [([4, 3], "any"), ([4, 3], "any")], lambda a, b: F.mse_loss(a, b),
      atol=1e-6, why=SUM_WHY)
 case("mse_loss/permuted", "mse_loss", [([3, 4], "any"), ([4, 3], "any")], lambda a, b: F.mse_loss(a, b),
@@ -428,7 +428,7 @@ case("mse_loss/permuted", "mse_loss", [([3, 4], "any"), ([4, 3], "any")], lambda
 for red in ("sum", "none", "mean"):
     case(f"mse_loss_with/{red}", "mse_loss_with", [([2, 3, 2], "any"), ([2, 3, 2], "any")],
          lambda a, b, red=red: F.mse_loss(a, b, reduction=red), args={"reduction": red}, atol=1e-5, why=SUM_WHY)
-BCE_WHY = "ln(1 + e^-|x|) and a mean in f32"
+BCE_WHY = "the gradient sigmoid(x) - t cancels where the two agree (PyTorch's f32 kernel too); a mean in f32"
 case("bce_with_logits/mean", "binary_cross_entropy_with_logits", [([4, 3], "wide"), ([4, 3], "unit")],
      lambda x, t: F.binary_cross_entropy_with_logits(x, t), atol=1e-6, grad_atol=1e-7, why=BCE_WHY)
 case("bce_with_logits/permuted", "binary_cross_entropy_with_logits", [([3, 4], "wide"), ([4, 3], "unit")],
