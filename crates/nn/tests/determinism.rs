@@ -1,5 +1,5 @@
 //! Whole training runs are bit-identical with 1, 2 and 3 threads: a few `fit` steps of W1,
-//! W2, W3 and a convolutional model with batch norm and dropout, each on local rayon pools,
+//! W2, W3 and a convolutional model with batch norm, average pooling and dropout, each on local rayon pools,
 //! compared parameter by parameter (and buffer by buffer) as bits.
 //!
 //! The batches are sized so that every parallel path runs (element-wise maps, reductions and
@@ -9,7 +9,7 @@
 use neurite_nn::models::ModelSpec;
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::train::{fit, Batch};
-use neurite_nn::{BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
+use neurite_nn::{AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
 
 /// `steps` batches of `batch` random images of `shape` (per image) with random labels.
@@ -90,14 +90,15 @@ fn w3() -> Sequential {
     ModelSpec::w3().build(&mut seeded_rng(3))
 }
 
-/// Convolution, batch norm, ReLU, max pooling, dropout and a linear head.
+/// Convolution, batch norm, ReLU, average pooling (W3 has the max pooling), dropout and a
+/// linear head.
 fn bn_dropout() -> Sequential {
     let mut rng = seeded_rng(4);
     Sequential::new()
         .add(Conv2d::new(1, 8, 3, &mut rng))
         .add(BatchNorm2d::new(8))
         .add(ReLU)
-        .add(MaxPool2d::new(2))
+        .add(AvgPool2d::new(2))
         .add(Flatten::new())
         .add(Dropout::new(0.3, 5))
         .add(Linear::new(8 * 13 * 13, 10, &mut rng))
