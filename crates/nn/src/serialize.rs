@@ -233,7 +233,7 @@ fn with_sorted_metadata(bytes: Vec<u8>) -> Vec<u8> {
     sorted.extend(header);
     let mut text = serde_json::to_string(&sorted).expect("JSON values serialize");
     // The data that follows starts 8-byte aligned, as the safetensors crate pads it.
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
     let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
