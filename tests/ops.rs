@@ -85,20 +85,27 @@ impl Inputs {
 /// How neurite computes an op of the table.
 type Binding = fn(&Inputs) -> Tensor;
 
-/// Indices as an f32 tensor (the fixture stores PyTorch's as f32 too).
-fn indices(v: Vec<usize>) -> Tensor {
-    let n = v.len();
-    Tensor::from_vec(v.into_iter().map(|i| i as f32).collect(), &[n]).unwrap()
+/// The indices an arg-reduction of `x` along `axis` returned, as an f32 tensor of PyTorch's
+/// result shape (`x`'s without `axis`; the fixture stores PyTorch's indices as f32 too).
+fn arg_indices(x: &Tensor, axis: usize, found: Vec<usize>) -> Tensor {
+    let mut shape = x.shape();
+    shape.remove(axis);
+    Tensor::from_vec(found.into_iter().map(|i| i as f32).collect(), &shape).unwrap()
 }
 
-fn eval_mode_bn(a: &Inputs, affine: bool) -> (Option<&Tensor>, Option<&Tensor>, Option<&Tensor>, Option<&Tensor>) {
-    // Inputs: x, [weight, bias], [running_mean, running_var].
-    let (w, b, s) = if affine {
+/// Batch norm's optional inputs after `x`, as `[weight, bias, running_mean, running_var]`:
+/// the case's inputs are `x, [weight, bias] if affine, [running_mean, running_var] if stats`.
+fn bn_inputs(a: &Inputs) -> [Option<&Tensor>; 4] {
+    let (w, b, s) = if a.b("affine") {
         (a.opt(1), a.opt(2), 3)
     } else {
         (None, None, 1)
     };
-    (w, b, a.opt(s), a.opt(s + 1))
+    if a.b("stats") {
+        [w, b, a.opt(s), a.opt(s + 1)]
+    } else {
+        [w, b, None, None]
+    }
 }
 
 /// Op name (as in the fixture) -> neurite. Operator forms (`&a + &b`, `&a / 2.0`, `-&a`) are
@@ -150,8 +157,12 @@ static BINDINGS: &[(&str, Binding)] = &[
     ("ge", |a| a.x(0).ge(a.x(1))),
     ("le", |a| a.x(0).le(a.x(1))),
     ("eq_elem", |a| a.x(0).eq_elem(a.x(1))),
-    ("argmax", |a| indices(a.x(0).argmax(a.u("axis")))),
-    ("argmin", |a| indices(a.x(0).argmin(a.u("axis")))),
+    ("argmax", |a| {
+        arg_indices(a.x(0), a.u("axis"), a.x(0).argmax(a.u("axis")))
+    }),
+    ("argmin", |a| {
+        arg_indices(a.x(0), a.u("axis"), a.x(0).argmin(a.u("axis")))
+    }),
     // Reductions (reduce.rs).
     ("sum", |a| a.x(0).sum()),
     ("mean", |a| a.x(0).mean()),
@@ -215,8 +226,7 @@ static BINDINGS: &[(&str, Binding)] = &[
         nnf::avg_pool2d(a.x(0), a.size2("kernel"), a.size2("stride"), a.size2("padding"))
     }),
     ("batch_norm", |a| {
-        let (w, b, rm, rv) = eval_mode_bn(a, a.b("affine"));
-        let (rm, rv) = if a.b("stats") { (rm, rv) } else { (None, None) };
+        let [w, b, rm, rv] = bn_inputs(a);
         nnf::batch_norm(a.x(0), rm, rv, w, b, a.b("training"), a.f("momentum"), a.f("eps"))
     }),
     // Losses (crates/nn/src/loss.rs).
@@ -413,15 +423,6 @@ fn run_case(f: &Fixture, name: &str, meta: &Value, binding: Binding) -> Vec<Stri
     let out = binding(&inputs);
     let mut failures = Vec::new();
     let want = &f.f32s[&key("out".into())];
-    // Arg-reductions return flat indices; PyTorch's keep the reduced shape.
-    let out = if out.numel() == want.numel()
-        && out.shape() != want.shape()
-        && meta["op"].as_str().unwrap().starts_with("arg")
-    {
-        out.reshape(&want.shape())
-    } else {
-        out
-    };
     failures.extend(compare("forward", &out, want, rtol, atol));
     for (i, leaf) in leaves.iter().enumerate() {
         if let Some(after) = f.f32s.get(&key(format!("after{i}"))) {
