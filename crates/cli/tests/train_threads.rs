@@ -57,7 +57,7 @@ fn train(dir: &Path, model: &str, threads: usize, extra: &[&str]) -> Vec<u8> {
 
 fn assert_same_weights(model: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    write_small_mnist(&dir.path().join("data"), 192, 64);
+    write_small_mnist(&dir.path().join("data"), 128, 32);
     let one = train(dir.path(), model, 1, extra);
     for threads in [2, 3] {
         let other = train(dir.path(), model, threads, extra);
