@@ -356,6 +356,15 @@ fn compare(what: &str, got: &Tensor, want: &Tensor, rtol: f32, atol: f32) -> Opt
     if got.shape() != want.shape() {
         return Some(format!("{what}: shape {:?}, PyTorch {:?}", got.shape(), want.shape()));
     }
+    // Subnormal numbers carry fewer than 24 bits: below the smallest normal, compare absolutely.
+    let allowed = |b: f32| {
+        let floor = if b.abs() < f32::MIN_POSITIVE {
+            f32::MIN_POSITIVE
+        } else {
+            0.0
+        };
+        (atol + rtol * b.abs()).max(floor)
+    };
     let bad: Vec<String> = got
         .to_vec()
         .iter()
@@ -367,12 +376,7 @@ fn compare(what: &str, got: &Tensor, want: &Tensor, rtol: f32, atol: f32) -> Opt
             } else if b.is_infinite() || a.is_infinite() {
                 a != b
             } else {
-                (a - b).abs()
-                    > (atol + rtol * b.abs()).max(if b.abs() < f32::MIN_POSITIVE {
-                        f32::MIN_POSITIVE
-                    } else {
-                        0.0
-                    })
+                (a - b).abs() > allowed(b)
             }
         })
         .take(4)
