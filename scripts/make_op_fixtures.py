@@ -60,6 +60,10 @@ def values(shape, domain):
         v = torch.randn(n, generator=gen)
     elif domain == "wide":
         v = torch.randn(n, generator=gen) * 4
+    elif domain == "nan":  # normal values with two NaNs
+        v = torch.randn(n, generator=gen)
+        v[3] = NAN
+        v[n // 2 + 1] = NAN
     elif domain == "huge":
         v = torch.randn(n, generator=gen) * 1e3
     elif domain == "pos":
@@ -333,6 +337,11 @@ for op, relu in (("linear", False), ("linear_relu", True)):
          atol=1e-5, grad_atol=1e-5, why=MM_WHY)
     case(f"{op}/transposed_input", op, [([5, 4], "any"), ([3, 5], "any"), ([3], "any")], f,
          views={0: ["permute", [1, 0]]}, atol=1e-5, grad_atol=1e-5, why=MM_WHY)
+case("linear_relu/nan", "linear_relu", [([4, 5], "nan"), ([3, 5], "any"), ([3], "any")],
+     lambda x, w, b: F.linear(x, w, b).relu(), atol=1e-5, grad_atol=1e-5, why=MM_WHY)
+case("conv2d_relu/nan", "conv2d_relu", [([1, 2, 5, 5], "nan"), ([3, 2, 3, 3], "any"), ([3], "any")],
+     lambda x, w, b: F.conv2d(x, w, b, padding=1).relu(), args={"stride": 1, "padding": 1, "dilation": 1},
+     atol=2e-5, grad_atol=5e-5, why="an f32 sum over C*kh*kw (and over N*OH*OW for the weight gradient)")
 for op, relu in (("dense", False), ("dense_relu", True)):
     f = (lambda x, k, b, r=relu: ((x @ k + b).relu() if r else x @ k + b))
     fnb = (lambda x, k, r=relu: ((x @ k).relu() if r else x @ k))
@@ -367,6 +376,12 @@ for name, (k, s, p) in POOLS.items():
          args={"kernel": k, "stride": s, "padding": p})
     case(f"avg_pool2d/{name}", "avg_pool2d", [([2, 2, 7, 6], "any")], lambda x, k=k, s=s, p=p: F.avg_pool2d(x, k, s, p),
          args={"kernel": k, "stride": s, "padding": p}, atol=1e-6, grad_atol=1e-6, why=SUM_WHY)
+case("max_pool2d/nan", "max_pool2d", [([1, 2, 5, 6], "nan")], lambda x: F.max_pool2d(x, 3, 2, 1),
+     args={"kernel": 3, "stride": 2, "padding": 1})
+case("max_pool2d/nan_2x2", "max_pool2d", [([1, 2, 4, 6], "nan")], lambda x: F.max_pool2d(x, 2, 2, 0),
+     args={"kernel": 2, "stride": 2, "padding": 0})
+case("avg_pool2d/nan", "avg_pool2d", [([1, 2, 5, 6], "nan")], lambda x: F.avg_pool2d(x, 3, 2, 1),
+     args={"kernel": 3, "stride": 2, "padding": 1}, atol=1e-6, grad_atol=1e-6, why=SUM_WHY)
 case("max_pool2d/ties", "max_pool2d", [([1, 2, 6, 6], "ties")], lambda x: F.max_pool2d(x, 2, 2, 0),
      args={"kernel": 2, "stride": 2, "padding": 0})
 case("max_pool2d/ties_overlap", "max_pool2d", [([1, 2, 6, 6], "ties")], lambda x: F.max_pool2d(x, 3, 1, 1),
