@@ -489,6 +489,18 @@ def run(c):
     return t, json.dumps(meta, sort_keys=True)
 
 
+def sort_header(path):
+    """Rewrites the file's JSON header with sorted keys: safetensors writes the metadata in
+    hash-map order, which would make every regeneration a diff of the same values."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    with open(path, "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header + data[8 + n:])
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     names = [c["name"] for c in CASES]
@@ -500,6 +512,7 @@ def main():
         meta[c["name"]] = m
     tensors = {k: v.contiguous() for k, v in tensors.items()}
     save_file(tensors, OUT, metadata=meta)
+    sort_header(OUT)
     print(f"wrote {len(CASES)} cases of {len(set(c['op'] for c in CASES))} ops to {os.path.relpath(OUT)} "
           f"({os.path.getsize(OUT)} bytes)")
 
