@@ -48,8 +48,13 @@ fn train(dir: &Path, model: &str, threads: usize, extra: &[&str]) -> Vec<u8> {
         "{model} with {threads} threads: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    let said = if threads == 1 {
+        "1 thread".to_string()
+    } else {
+        format!("{threads} threads")
+    };
     assert!(
-        stdout.contains(&format!("{threads} threads")),
+        stdout.contains(&said),
         "RAYON_NUM_THREADS={threads} not in effect: {stdout}"
     );
     std::fs::read(dir.join(out).join("model.safetensors")).unwrap()
