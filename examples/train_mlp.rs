@@ -1,5 +1,6 @@
 //! Trains the lesson's MLP (784 -> 128 -> ReLU -> 10, SGD lr 0.1, batch 64) with the library
-//! API, written out as a plain loop; `docs/tutorial.md` walks through it.
+//! API, written out as a plain loop; `docs/tutorial.md` walks through it and shows this file's
+//! code unchanged (a test in `tests/docs.rs` keeps the two the same).
 //!
 //! Run with `cargo run --release --example train_mlp` (the embedded MNIST sample when the full
 //! set has not been fetched).
@@ -42,7 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * correct as f64 / data.test.len() as f64
         );
     }
-    serialize::save(&model, "mlp.safetensors", &Default::default())?;
-    println!("saved mlp.safetensors (loads in PyTorch with load_state_dict)");
+    let path = std::env::temp_dir().join("mlp.safetensors");
+    serialize::save(&model, &path, &Default::default())?;
+    println!("saved {} (loads in PyTorch with load_state_dict)", path.display());
     Ok(())
 }

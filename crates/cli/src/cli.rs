@@ -9,7 +9,7 @@ use neurite_datasets::catalog::DatasetKind;
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  neurite fetch mnist                 # download, verify and unpack the full MNIST\n  neurite train                       # MLP (full MNIST if fetched, else the embedded sample)\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
+    after_help = "Examples:\n  neurite fetch mnist                 # download, verify and unpack the full MNIST\n  neurite train                       # MLP (full MNIST if fetched, else the embedded sample)\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors examples/images/mnist-7.png"
 )]
 pub struct Cli {
     /// What to do.
@@ -29,7 +29,8 @@ pub enum Command {
     /// Shapes, class counts and file locations of a data set.
     #[command(after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data")]
     Info(InfoArgs),
-    /// Draw samples in the terminal or write them to a PNG grid.
+    /// Draw samples in the terminal (colour only on a terminal without NO_COLOR) or write
+    /// them to a PNG grid.
     #[command(
         after_help = "Examples:\n  neurite show mnist --index 0\n  neurite show cifar10 --count 8 --split test\n  neurite show mnist --count 64 --png grid.png"
     )]
@@ -46,7 +47,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify image files (PNG, JPEG, PGM) with saved weights.
     #[command(
-        after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg"
+        after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors examples/images/mnist-7.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg"
     )]
     Predict(PredictArgs),
 }
@@ -102,7 +103,8 @@ fn parse_hidden(s: &str) -> Result<usize, String> {
 /// `--data-dir`, shared by every command that reads data.
 #[derive(Debug, Args)]
 pub struct DataDirArg {
-    /// Data directory (else $NEURITE_DATA_DIR, else the per-user data directory).
+    /// Data directory [default: $NEURITE_DATA_DIR, else the per-user data directory,
+    /// ~/.local/share/neurite on Linux].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
@@ -126,7 +128,7 @@ pub struct ShowArgs {
     /// Index of the one sample to show.
     #[arg(long, conflicts_with = "count")]
     pub index: Option<usize>,
-    /// Number of samples to show, from the start.
+    /// Number of samples to show, from the start [default: 1].
     #[arg(long)]
     pub count: Option<usize>,
     /// Which split to read.
@@ -139,13 +141,25 @@ pub struct ShowArgs {
     pub data: DataDirArg,
 }
 
-/// Architecture flags shared by train, eval and predict.
+/// Architecture flags of eval and predict, for weights files without neurite metadata.
 #[derive(Debug, Args, Clone)]
 pub struct ModelArgs {
-    /// Architecture (for eval/predict only needed when the file has no neurite metadata).
+    /// Architecture of the weights; only needed for a file without neurite metadata (one
+    /// saved by PyTorch); files written by `neurite train` say what they are.
     #[arg(long, value_enum)]
     pub model: Option<ModelName>,
-    /// Hidden layer sizes of an MLP, e.g. 128,64.
+    /// Hidden layer sizes of that MLP, e.g. 128,64.
+    #[arg(long, value_delimiter = ',', value_parser = parse_hidden)]
+    pub hidden: Option<Vec<usize>>,
+}
+
+/// Architecture flags of train.
+#[derive(Debug, Args, Clone)]
+pub struct TrainModelArgs {
+    /// Architecture to train.
+    #[arg(long, value_enum, default_value_t = ModelName::Mlp)]
+    pub model: ModelName,
+    /// Hidden layer sizes of an MLP, e.g. 256,128 [default: 128 for mlp, 512,512 for mlp-wide].
     #[arg(long, value_delimiter = ',', value_parser = parse_hidden)]
     pub hidden: Option<Vec<usize>>,
 }
@@ -157,7 +171,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_dataset, default_value = "mnist")]
     pub dataset: DatasetKind,
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub model: TrainModelArgs,
     /// Passes over the training set.
     #[arg(long, default_value_t = 5)]
     pub epochs: usize,
@@ -167,17 +181,17 @@ pub struct TrainArgs {
     /// Optimizer.
     #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
     pub optimizer: OptimizerName,
-    /// Learning rate (default: 0.1 for sgd, 0.01 for momentum, 0.001 for adam/adamw).
+    /// Learning rate [default: 0.1 for sgd, 0.01 for momentum, 0.001 for adam and adamw].
     #[arg(long)]
     pub lr: Option<f32>,
     /// Seed for initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads (default: all cores, or $RAYON_NUM_THREADS).
+    /// Worker threads [default: $RAYON_NUM_THREADS, else all cores].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Output directory for model.safetensors, metrics.json and curves.svg
-    /// (default: runs/DATASET-MODEL).
+    /// [default: runs/DATASET-MODEL, e.g. runs/mnist-mlp].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Also write TensorBoard event files to DIR (view with `tensorboard --logdir DIR`).
@@ -214,7 +228,7 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The data set the model was trained on, for class names and input size
-    /// (default: from the file's metadata, else mnist).
+    /// [default: the one recorded in the file, else mnist].
     #[arg(long, value_parser = parse_dataset)]
     pub dataset: Option<DatasetKind>,
     /// Image files: PNG, JPEG or PGM.

@@ -8,6 +8,7 @@ use neurite_datasets::data_dir::resolve_data_dir;
 use neurite_datasets::{mnist, Dataset, DatasetError};
 
 use crate::error::{CliError, CliResult};
+use crate::output::outln;
 
 /// A loaded data set and where it came from.
 pub struct Opened {
@@ -38,10 +39,10 @@ pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>, announce: boo
             },
             mnist::MnistSource::Embedded => {
                 if announce {
-                    println!(
+                    outln!(
                         "note: no MNIST files in {}; {source}",
                         dir.join(kind.subdir()).display()
-                    );
+                    )?;
                 }
                 Opened { data, files: None }
             }

@@ -1,7 +1,9 @@
 //! `neurite`: inspect data sets, train, evaluate and predict from the command line.
 //!
 //! Errors are one line on stderr and a non-zero exit code: 2 for usage errors (clap's
-//! convention), 1 for everything else (missing or damaged files, bad weights, bad images).
+//! convention), 1 for everything else (missing or damaged files, bad weights, bad images),
+//! 130 for a training run stopped by Ctrl-C after saving. A reader that closes stdout early
+//! ends the command quietly with 141, as a process killed by SIGPIPE would.
 
 mod cli;
 mod commands;
@@ -9,6 +11,7 @@ mod data;
 mod error;
 mod metrics_file;
 mod model;
+mod output;
 mod plot;
 mod progress;
 mod render;
@@ -45,7 +48,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            if let Some(line) = err.report_line() {
+                eprintln!("{line}");
+            }
             ExitCode::from(err.exit_code())
         }
     }

@@ -23,10 +23,15 @@ pub fn model_name(m: ModelName) -> &'static str {
     }
 }
 
-/// The architecture `args` ask for on images of `image_shape` with `classes` classes.
-pub fn spec_from_args(args: &ModelArgs, image_shape: [usize; 3], classes: usize) -> CliResult<ModelSpec> {
-    let name = model_name(args.model.unwrap_or(ModelName::Mlp));
-    ModelSpec::from_name(name, args.hidden.as_deref(), &image_shape, classes)
+/// The architecture `model` (with `hidden` sizes for an MLP) on images of `image_shape` with `classes` classes.
+pub fn spec_from_args(
+    model: ModelName,
+    hidden: Option<&[usize]>,
+    image_shape: [usize; 3],
+    classes: usize,
+) -> CliResult<ModelSpec> {
+    let name = model_name(model);
+    ModelSpec::from_name(name, hidden, &image_shape, classes)
         .map_err(|e| CliError::usage(format!("--model {name}: {e}")))
 }
 
@@ -54,7 +59,8 @@ pub fn spec_for_file(
     }
     let kind = recorded.unwrap_or(fallback);
     let (shape, classes) = shape_of(kind);
-    Ok((spec_from_args(args, shape, classes)?, recorded))
+    let model = args.model.unwrap_or(ModelName::Mlp);
+    Ok((spec_from_args(model, args.hidden.as_deref(), shape, classes)?, recorded))
 }
 
 /// Image shape `[C, H, W]` and class count of a data set, without opening it.

@@ -1,5 +1,6 @@
 //! Drawing images: in the terminal with Unicode half blocks (two pixel rows per text row,
-//! 24-bit colour for RGB) and as a PNG grid.
+//! 24-bit colour for RGB), as plain characters where colour is not wanted (a pipe, a file,
+//! `NO_COLOR`), and as a PNG grid.
 
 use std::path::Path;
 
@@ -50,6 +51,34 @@ pub fn to_terminal(img: &Pixels<'_>) -> Vec<String> {
     lines
 }
 
+/// Characters from dark to light for [`to_plain`].
+const SHADES: &[u8] = b" .:-=+*#%@";
+
+/// Renders an image without escape codes: one character per pixel column and pair of rows,
+/// from `' '` (dark) to `'@'` (light) by the pair's mean luminance.
+pub fn to_plain(img: &Pixels<'_>) -> Vec<String> {
+    let luminance = |[r, g, b]: [u8; 3]| (299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000;
+    (0..img.height)
+        .step_by(2)
+        .map(|y| {
+            (0..img.width)
+                .map(|x| {
+                    let upper = luminance(img.rgb(y, x));
+                    let lower = if y + 1 < img.height {
+                        luminance(img.rgb(y + 1, x))
+                    } else {
+                        upper
+                    };
+                    let level = (upper + lower) as usize * SHADES.len() / 512;
+                    SHADES[level.min(SHADES.len() - 1)] as char
+                })
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
 /// Writes `images` as a grid (up to 16 per row, 2-pixel gaps, scaled ×2) to a PNG file.
 pub fn write_png_grid(path: &Path, images: &[Pixels<'_>]) -> Result<(), String> {
     let Some(first) = images.first() else {
@@ -78,4 +107,35 @@ pub fn write_png_grid(path: &Path, images: &[Pixels<'_>]) -> Result<(), String> 
             let _ = std::fs::remove_file(&tmp);
             format!("cannot write {}: {e}", path.display())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_rendering_maps_dark_to_space_and_light_to_at() {
+        // 2x3 grey: a black column, a mid-grey column, a white column.
+        let data = [0, 128, 255, 0, 128, 255];
+        let img = Pixels {
+            data: &data,
+            channels: 1,
+            height: 2,
+            width: 3,
+        };
+        assert_eq!(to_plain(&img), vec![" +@".to_string()]);
+    }
+
+    #[test]
+    fn plain_rendering_has_no_escape_codes_for_rgb() {
+        let data = [255u8; 3 * 3 * 4];
+        let img = Pixels {
+            data: &data,
+            channels: 3,
+            height: 3,
+            width: 4,
+        };
+        let lines = to_plain(&img);
+        assert_eq!(lines, vec!["@@@@".to_string(), "@@@@".to_string()]);
+    }
 }

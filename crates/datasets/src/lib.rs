@@ -72,3 +72,8 @@ pub use fetch::{fetch, load_or_fetch, load_or_fetch_with, FetchError, FetchOptio
 pub use image_set::{ImageArray, ImageSet, KerasData, LabelArray};
 pub use mmap_file::SharedBytes;
 pub use mnist::MnistSource;
+
+/// The crate README's examples, compiled and run as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

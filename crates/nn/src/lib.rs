@@ -31,3 +31,8 @@ pub use metrics::{accuracy, ConfusionMatrix};
 pub use models::ModelSpec;
 pub use module::Module;
 pub use sequential::Sequential;
+
+/// The crate README's examples, compiled and run as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

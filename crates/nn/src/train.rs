@@ -174,7 +174,9 @@ pub enum TrainError {
     /// The loss of a batch was NaN or infinite. The optimizer step for that batch was not
     /// taken, so the model keeps the parameters of the last good step.
     #[error(
-        "training diverged: loss is {loss} at epoch {epoch}, batch {batch}; the step was skipped and the model keeps the parameters of the last good step (try a lower learning rate)"
+        "training diverged: loss is {loss} at epoch {}, batch {} (counted from 1); the step was skipped and the model keeps the parameters of the last good step (try a lower learning rate)",
+        .epoch + 1,
+        .batch + 1
     )]
     NonFiniteLoss {
         /// Epoch index, from 0.
@@ -188,7 +190,9 @@ pub enum TrainError {
     },
     /// The loss was finite but the gradient norm was not. The step was skipped.
     #[error(
-        "training diverged: gradient norm is {norm} at epoch {epoch}, batch {batch}; the step was skipped and the model keeps the parameters of the last good step (try a lower learning rate)"
+        "training diverged: gradient norm is {norm} at epoch {}, batch {} (counted from 1); the step was skipped and the model keeps the parameters of the last good step (try a lower learning rate)",
+        .epoch + 1,
+        .batch + 1
     )]
     NonFiniteGradient {
         /// Epoch index, from 0.

@@ -59,3 +59,8 @@ pub use rng::{seeded_rng, TensorRng};
 pub use tensor::{Tensor, TensorData};
 
 pub use ndarray;
+
+/// The crate README's examples, compiled and run as doc-tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

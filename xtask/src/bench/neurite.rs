@@ -48,9 +48,8 @@ fn run_here(workload: Workload, opts: &RunOptions<'_>) -> Result<Measurement, St
 }
 
 fn load_mnist(dir: &Path) -> Result<Dataset, String> {
-    mnist::load(dir).map_err(|e| {
-        format!("{e} (the benchmarks need the full MNIST: `cargo xtask fetch-data mnist` or `neurite fetch mnist`)")
-    })
+    // The error already says how to fetch the set; say only why the sample will not do.
+    mnist::load(dir).map_err(|e| format!("{e} (the benchmarks need the full MNIST, not the embedded sample)"))
 }
 
 fn train_mlp(

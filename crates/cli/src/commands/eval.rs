@@ -12,6 +12,7 @@ use crate::cli::EvalArgs;
 use crate::data;
 use crate::error::{CliError, CliResult};
 use crate::model::spec_for_file;
+use crate::output::{out, outln};
 
 /// Runs `neurite eval`.
 pub fn run(args: &EvalArgs) -> CliResult {
@@ -64,37 +65,37 @@ pub fn run(args: &EvalArgs) -> CliResult {
             "per_class_accuracy": per_class,
             "confusion_matrix": confusion.rows(),
         });
-        println!("{}", serde_json::to_string(&value)?);
+        outln!("{}", serde_json::to_string(&value)?)?;
         return Ok(());
     }
     let names = d.class_names();
-    println!(
+    outln!(
         "{} on {} test ({} images): accuracy {:.2}%",
         spec.name(),
         args.dataset.display_name(),
         confusion.total(),
         confusion.accuracy() * 100.0
-    );
-    println!("\n{:>12}  {:>8}", "class", "accuracy");
+    )?;
+    outln!("\n{:>12}  {:>8}", "class", "accuracy")?;
     for (name, acc) in names.iter().zip(&per_class) {
         match acc {
-            Some(acc) => println!("{name:>12}  {:>7.2}%", acc * 100.0),
-            None => println!("{name:>12}  {:>8}", "no images"),
+            Some(acc) => outln!("{name:>12}  {:>7.2}%", acc * 100.0)?,
+            None => outln!("{name:>12}  {:>8}", "no images")?,
         }
     }
-    println!("\nconfusion matrix (rows: true class, columns: predicted)");
+    outln!("\nconfusion matrix (rows: true class, columns: predicted)")?;
     let matrix = confusion.rows();
-    print!("{:>12}", "");
+    out!("{:>12}", "")?;
     for j in 0..matrix.len() {
-        print!(" {j:>5}");
+        out!(" {j:>5}")?;
     }
-    println!();
+    outln!()?;
     for (name, row) in names.iter().zip(matrix) {
-        print!("{name:>12}");
+        out!("{name:>12}")?;
         for v in row {
-            print!(" {v:>5}");
+            out!(" {v:>5}")?;
         }
-        println!();
+        outln!()?;
     }
     Ok(())
 }

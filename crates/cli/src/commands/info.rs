@@ -6,6 +6,7 @@ use neurite_datasets::ImageSet;
 use crate::cli::InfoArgs;
 use crate::data;
 use crate::error::CliResult;
+use crate::output::outln;
 
 /// The lesson's shape: Keras' `(N, 28, 28)` for grey sets, `(N, 32, 32, 3)` channel-last for colour.
 pub fn keras_shape(kind: DatasetKind, set: &ImageSet) -> String {
@@ -22,16 +23,16 @@ pub fn run(args: &InfoArgs) -> CliResult {
     let opened = data::open(args.dataset, args.data.data_dir.as_deref(), false)?;
     let d = &opened.data;
     let name = args.dataset.display_name();
-    println!("{name} Dataset: Train - {}", keras_shape(args.dataset, &d.train));
-    println!("{name} Dataset: Test - {}", keras_shape(args.dataset, &d.test));
+    outln!("{name} Dataset: Train - {}", keras_shape(args.dataset, &d.train))?;
+    outln!("{name} Dataset: Test - {}", keras_shape(args.dataset, &d.test))?;
     match &opened.files {
-        Some(dir) => println!("Files: {} (full set)", dir.display()),
-        None => println!(
+        Some(dir) => outln!("Files: {} (full set)", dir.display())?,
+        None => outln!(
             "Files: embedded sample ({} train / {} test images); for the full set {}",
             d.train.len(),
             d.test.len(),
             args.dataset.fetch_hint()
-        ),
+        )?,
     }
     let count = |set: &ImageSet| {
         let mut counts = vec![0usize; set.num_classes()];
@@ -42,13 +43,13 @@ pub fn run(args: &InfoArgs) -> CliResult {
     };
     let (train, test) = (count(&d.train), count(&d.test));
     let width = d.class_names().iter().map(|n| n.len()).max().unwrap_or(5).max(5);
-    println!("{:>5}  {:<width$}  {:>7}  {:>7}", "label", "class", "train", "test");
+    outln!("{:>5}  {:<width$}  {:>7}  {:>7}", "label", "class", "train", "test")?;
     for (i, class) in d.class_names().iter().enumerate() {
-        println!(
+        outln!(
             "{i:>5}  {class:<width$}  {:>7}  {:>7}",
             train[i],
             test.get(i).copied().unwrap_or(0)
-        );
+        )?;
     }
     Ok(())
 }

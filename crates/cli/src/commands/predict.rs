@@ -11,6 +11,7 @@ use neurite_tensor::{no_grad, seeded_rng, Tensor};
 use crate::cli::PredictArgs;
 use crate::error::{CliError, CliResult};
 use crate::model::spec_for_file;
+use crate::output::outln;
 
 /// Reads an image and converts it to the model's input: `[C, H, W]` values in [0, 1].
 ///
@@ -101,7 +102,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
             .take(3)
             .map(|(i, p)| format!("{} {:.1}%", names[*i], p * 100.0))
             .collect();
-        println!("{}: {}", path.display(), top.join(", "));
+        outln!("{}: {}", path.display(), top.join(", "))?;
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 use crate::cli::{ShowArgs, Split};
 use crate::data;
 use crate::error::{CliError, CliResult};
-use crate::render::{to_terminal, write_png_grid, Pixels};
+use crate::output::{outln, plural, use_colour};
+use crate::render::{to_plain, to_terminal, write_png_grid, Pixels};
 
 /// Runs `neurite show`.
 pub fn run(args: &ShowArgs) -> CliResult {
@@ -40,19 +41,20 @@ pub fn run(args: &ShowArgs) -> CliResult {
     if let Some(png) = &args.png {
         write_png_grid(png, &pixels).map_err(CliError::new)?;
         let labels: Vec<String> = indices.iter().map(|&i| names[set.label(i)].clone()).collect();
-        println!(
-            "wrote {} images to {}: {}",
-            indices.len(),
+        outln!(
+            "wrote {} to {}: {}",
+            plural(indices.len(), "image"),
             png.display(),
             labels.join(", ")
-        );
+        )?;
         return Ok(());
     }
+    let draw = if use_colour() { to_terminal } else { to_plain };
     for (&i, img) in indices.iter().zip(&pixels) {
         let label = set.label(i);
-        println!("#{i}  label {label} ({})", names[label]);
-        for line in to_terminal(img) {
-            println!("{line}");
+        outln!("#{i}  label {label} ({})", names[label])?;
+        for line in draw(img) {
+            outln!("{line}")?;
         }
     }
     Ok(())

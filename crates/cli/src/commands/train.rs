@@ -21,6 +21,7 @@ use crate::data;
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::{EpochRecord, MetricsFile};
 use crate::model::{spec_from_args, DATASET_KEY};
+use crate::output::{outln, plural};
 use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
 
@@ -70,7 +71,12 @@ pub fn run(args: &TrainArgs) -> CliResult {
     }
     let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
     let d = &opened.data;
-    let spec = spec_from_args(&args.model, d.image_shape(), d.num_classes())?;
+    let spec = spec_from_args(
+        args.model.model,
+        args.model.hidden.as_deref(),
+        d.image_shape(),
+        d.num_classes(),
+    )?;
     let out = args
         .out
         .clone()
@@ -88,8 +94,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
         .shuffle(args.seed)
         .layout(layout);
     let test = DataLoader::new(&d.test, 1000).layout(layout);
-    println!(
-        "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {} epochs, {} threads",
+    outln!(
+        "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {}, {}",
         spec.name(),
         model.num_parameters(),
         args.dataset.display_name(),
@@ -98,9 +104,9 @@ pub fn run(args: &TrainArgs) -> CliResult {
         if opened.is_embedded() { ", embedded sample" } else { "" },
         args.optimizer,
         args.batch_size,
-        args.epochs,
-        rayon::current_num_threads()
-    );
+        plural(args.epochs, "epoch"),
+        plural(rayon::current_num_threads(), "thread")
+    )?;
 
     let mut tensorboard = args
         .tensorboard
@@ -143,7 +149,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     };
 
     let records = records(&report);
-    print_table(&records);
+    print_table(&records)?;
     let mut metadata = HashMap::new();
     metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
     metadata.insert(DATASET_KEY.to_string(), args.dataset.name().to_string());
@@ -171,28 +177,40 @@ pub fn run(args: &TrainArgs) -> CliResult {
         },
     )?;
     write_curves(&out.join("curves.svg"), &records).map_err(CliError::new)?;
-    println!(
+    outln!(
         "saved {}, metrics.json and curves.svg in {}",
         weights.display(),
         out.display()
-    );
+    )?;
     let logged = match (tensorboard, &args.tensorboard) {
         (Some(logger), Some(dir)) => match logger.finish() {
-            Ok(events) => {
-                println!(
-                    "TensorBoard log: {} (view with `tensorboard --logdir {}`)",
-                    events.display(),
-                    dir.display()
-                );
-                Ok(())
-            }
+            Ok(events) => outln!(
+                "TensorBoard log: {} (view with `tensorboard --logdir {}`)",
+                events.display(),
+                dir.display()
+            ),
             Err(e) => Err(CliError::new(format!("--tensorboard: cannot write: {e}"))),
         },
         _ => Ok(()),
     };
     match failure {
         Some(e) => Err(CliError::new(format!("{e}; saved the last good model"))),
+        None if report.stopped_early => Err(CliError::interrupted(interrupted_message(&report))),
         None => logged,
+    }
+}
+
+/// What an interrupted run says: where it stopped, counted from 1 like the table.
+fn interrupted_message(report: &FitReport) -> String {
+    match report.epochs.last() {
+        Some(last) if !last.completed => format!(
+            "interrupted in epoch {} after {} of it; the saved model has those steps, the table only the {} before",
+            last.epoch + 1,
+            plural(last.batches, "batch"),
+            plural(last.epoch, "complete epoch"),
+        ),
+        Some(last) => format!("interrupted after epoch {}; saved the model", last.epoch + 1),
+        None => "interrupted before the first batch; saved the initial model".to_string(),
     }
 }
 
@@ -213,13 +231,18 @@ fn records(report: &FitReport) -> Vec<EpochRecord> {
         .collect()
 }
 
-fn print_table(records: &[EpochRecord]) {
-    println!(
+fn print_table(records: &[EpochRecord]) -> CliResult {
+    outln!(
         "\n{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>8}",
-        "epoch", "train loss", "train acc", "test loss", "test acc", "seconds"
-    );
+        "epoch",
+        "train loss",
+        "train acc",
+        "test loss",
+        "test acc",
+        "seconds"
+    )?;
     for r in records {
-        println!(
+        outln!(
             "{:>5}  {:>10.4}  {:>8.2}%  {:>9.4}  {:>7.2}%  {:>8.2}",
             r.epoch,
             r.train_loss,
@@ -227,8 +250,9 @@ fn print_table(records: &[EpochRecord]) {
             r.test_loss,
             r.test_accuracy * 100.0,
             r.seconds
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// Writes JSON through a temporary file and a rename, so no partial file is left behind.
