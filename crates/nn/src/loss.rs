@@ -79,19 +79,31 @@ pub fn cross_entropy_with(logits: &Tensor, targets: &[usize], reduction: Reducti
     let mut losses = vec![0.0f32; b];
     for i in 0..b {
         let row = &l_sl[i * c..(i + 1) * c];
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0f32;
+        // The first maximum's term of Σ e^(x - max) is exactly 1: keep it out of the rounding
+        // (ln_1p of the rest), and subtract logits before adding the log-sum, so the loss of
+        // a confidently right row (near 0) keeps its digits.
+        let (at, max) = row.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |(a, m), (j, &x)| if x > m { (j, x) } else { (a, m) },
+        );
+        let mut rest = 0.0f32;
         let p = &mut probs[i * c..(i + 1) * c];
-        for (pj, &x) in p.iter_mut().zip(row) {
+        for (j, (pj, &x)) in p.iter_mut().zip(row).enumerate() {
             *pj = (x - max).exp();
-            sum += *pj;
+            if j != at {
+                rest += *pj;
+            }
         }
-        let lse = max + sum.ln();
-        let inv = 1.0 / sum;
+        let log_sum = if max.is_finite() {
+            rest.ln_1p()
+        } else {
+            (rest + 1.0).ln()
+        };
+        let inv = 1.0 / (1.0 + rest);
         p.iter_mut().for_each(|v| *v *= inv);
-        let nll = lse - row[targets[i]];
+        let nll = (max - row[targets[i]]) + log_sum;
         losses[i] = if eps > 0.0 {
-            let smooth = lse - row.iter().sum::<f32>() / c as f32;
+            let smooth = (max - row.iter().sum::<f32>() / c as f32) + log_sum;
             (1.0 - eps) * nll + eps * smooth
         } else {
             nll
@@ -186,7 +198,8 @@ pub fn binary_cross_entropy_with_logits_with(logits: &Tensor, targets: &Tensor, 
     let losses: Vec<f32> = x_sl
         .iter()
         .zip(t_sl)
-        .map(|(&x, &t)| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p())
+        // max(x, 0) - x·t, as x·(1 - t) or -x·t: no cancellation between the two terms.
+        .map(|(&x, &t)| if x > 0.0 { x * (1.0 - t) } else { -x * t } + (-x.abs()).exp().ln_1p())
         .collect();
     let value = match reduction {
         Reduction::Mean => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>() / n.max(1) as f32),

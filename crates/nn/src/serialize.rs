@@ -214,7 +214,33 @@ pub fn save_tensors(
             source,
         },
     })?;
-    write_atomically(path, &bytes)
+    write_atomically(path, &with_sorted_metadata(bytes))
+}
+
+/// The serialized file with its `__metadata__` entries in key order. The safetensors crate
+/// writes them in the order of a `HashMap`, which differs from one map to the next, so two
+/// saves of the same model would differ in their header bytes.
+fn with_sorted_metadata(bytes: Vec<u8>) -> Vec<u8> {
+    use serde_json::{Map, Value};
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
+    let mut header: Map<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("the safetensors crate wrote a JSON header");
+    let mut sorted = Map::new();
+    if let Some(Value::Object(meta)) = header.remove("__metadata__") {
+        let meta: BTreeMap<String, Value> = meta.into_iter().collect();
+        sorted.insert("__metadata__".to_string(), Value::Object(meta.into_iter().collect()));
+    }
+    sorted.extend(header);
+    let mut text = serde_json::to_string(&sorted).expect("JSON values serialize");
+    // The data that follows starts 8-byte aligned, as the safetensors crate pads it.
+    while !text.len().is_multiple_of(8) {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend((text.len() as u64).to_le_bytes());
+    out.extend(text.as_bytes());
+    out.extend(&bytes[8 + n..]);
+    out
 }
 
 /// Loads the tensors in `path` into `module`'s parameters and buffers, matched by name, and

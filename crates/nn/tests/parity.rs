@@ -208,9 +208,15 @@ fn batch_norm2d_matches_pytorch_in_train_and_eval() {
         &f.t("bn.running_mean1"),
     );
 
-    // The functional form without affine parameters agrees with the layer's normalisation.
+    // The functional form without affine parameters agrees with the layer's normalisation:
+    // bit for bit with a fresh layer (weight 1, bias 0), and with PyTorch's training output
+    // once its affine map is undone, (y - bias) / weight per channel.
     let plain = batch_norm(&f.t("bn.x"), None, None, None, None, true, 0.1, 1e-5);
-    assert_eq!(plain.shape(), vec![4, 3, 5, 5]);
+    let fresh = BatchNorm2d::new(3).forward(&f.t("bn.x"));
+    assert_eq!(plain.to_vec(), fresh.to_vec(), "functional vs a fresh BatchNorm2d");
+    let per_channel = |t: &Tensor| t.reshape(&[1, 3, 1, 1]);
+    let undone = (f.t("bn.y_train") - per_channel(&f.t("bn.bias"))) / per_channel(&f.t("bn.weight"));
+    close("functional batch_norm without affine", &plain, &undone);
 }
 
 #[test]

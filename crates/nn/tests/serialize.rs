@@ -158,6 +158,35 @@ fn saving_replaces_existing_files_atomically() {
     assert!(err.to_string().contains("m.safetensors"), "{err}");
 }
 
+#[test]
+fn the_same_model_and_metadata_save_to_the_same_bytes() {
+    // Each HashMap iterates in its own random order; the file must not depend on it.
+    let dir = tempfile::tempdir().unwrap();
+    let model = mlp(&[3, 4, 2], 0);
+    let saved: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            let meta: HashMap<String, String> = (0..9).map(|k| (format!("key{k}"), format!("value {k}"))).collect();
+            let path = dir.path().join(format!("m{i}.safetensors"));
+            save(&model, &path, &meta).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(saved.iter().all(|b| *b == saved[0]), "saves of one model differ");
+    // Still a valid file with every tensor and metadata entry, the data 8-byte aligned.
+    let path = dir.path().join("m0.safetensors");
+    let (tensors, meta) = load_state_dict(&path).unwrap();
+    assert_eq!(tensors["2.weight"].to_vec(), model.named_parameters()[2].1.to_vec());
+    assert_eq!(meta["key7"], "value 7");
+    assert_eq!(meta["format"], "pt");
+    let header_len = u64::from_le_bytes(saved[0][..8].try_into().unwrap());
+    assert_eq!(header_len % 8, 0);
+    let header = std::str::from_utf8(&saved[0][8..8 + header_len as usize]).unwrap();
+    assert!(
+        header.contains(r#""__metadata__":{"format":"pt","key0":"value 0","key1""#),
+        "{header}"
+    );
+}
+
 /// Loads `path` into an MLP `sizes`, expecting an error; checks the model is untouched.
 fn load_err(sizes: &[usize], path: &Path) -> SerializeError {
     let mut model = mlp(sizes, 5);

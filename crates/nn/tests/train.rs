@@ -253,7 +253,11 @@ fn divergence_stops_with_a_typed_error_and_keeps_the_last_good_parameters() {
         } => (*epoch, *batch, report),
     };
     let message = err.to_string();
-    assert!(message.contains(&format!("epoch {epoch}, batch {batch}")), "{message}");
+    // The message counts from 1, like the CLI's table; the fields count from 0.
+    assert!(
+        message.contains(&format!("epoch {}, batch {} (counted from 1)", epoch + 1, batch + 1)),
+        "{message}"
+    );
     assert_eq!(report.steps, epoch * 3 + batch);
     let now: Vec<f32> = model.parameters().iter().flat_map(Tensor::to_vec).collect();
     assert_eq!(now, snap.last, "the diverging step must not be applied");

@@ -18,7 +18,7 @@ const PAR_CHUNK: usize = 1 << 14;
 pub(crate) enum Epilogue {
     /// Returns the output as computed.
     Identity,
-    /// `max(v, 0)` on every element, exactly as `Tensor::relu`.
+    /// `max(v, 0)` on every element, exactly as `Tensor::relu` (NaN stays NaN).
     Relu,
 }
 
@@ -26,7 +26,7 @@ impl Epilogue {
     /// Applies the epilogue to the op's output values (over rayon's threads when large).
     pub(crate) fn forward(self, y: &mut [f32]) {
         if self == Epilogue::Relu {
-            let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = v.max(0.0));
+            let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
             if worth_parallel(y.len()) {
                 y.par_chunks_mut(PAR_CHUNK).for_each(relu);
             } else {
@@ -42,11 +42,11 @@ impl Epilogue {
 
     /// The gradient with respect to the value before the epilogue, from the gradient `g`
     /// with respect to the output `y` (kept when [`Epilogue::keeps_output`] says so):
-    /// `g` where `y > 0`, else 0, as `Tensor::relu`'s backward.
+    /// 0 where `y <= 0`, else `g` (a NaN passes it), as `Tensor::relu`'s backward.
     pub(crate) fn backward<'g>(self, g: &'g ArrayD<f32>, y: Option<&TensorData>) -> Cow<'g, ArrayD<f32>> {
         match (self, y) {
             (Epilogue::Relu, Some(y)) => {
-                Cow::Owned(Zip::from(g).and(y).map_collect(|&g, &y| if y > 0.0 { g } else { 0.0 }))
+                Cow::Owned(Zip::from(g).and(y).map_collect(|&g, &y| if y <= 0.0 { 0.0 } else { g }))
             }
             _ => Cow::Borrowed(g),
         }

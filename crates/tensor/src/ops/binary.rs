@@ -109,34 +109,47 @@ impl Tensor {
         self.mul_scalar(-1.0)
     }
 
-    /// Element-wise maximum with broadcasting; the gradient goes to the larger input
-    /// (to `self` on ties).
+    /// Element-wise maximum with broadcasting, as `torch.maximum`: NaN if either input is NaN;
+    /// the gradient goes to the larger input, half to each on ties (and all of it to both
+    /// where a NaN makes them incomparable).
     pub fn maximum(&self, other: &Tensor) -> Tensor {
         let (ad, bd) = (self.data(), other.data());
         let out_shape = broadcast_shapes("maximum", ad.shape(), bd.shape());
         let av = ad.broadcast(IxDyn(&out_shape)).expect("shape checked");
         let bv = bd.broadcast(IxDyn(&out_shape)).expect("shape checked");
-        let value = zip_map(&av, &bv, f32::max);
+        let value = zip_map(
+            &av,
+            &bv,
+            |x, y| if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) },
+        );
         let (a_shape, b_shape) = (ad.shape().to_vec(), bd.shape().to_vec());
+        // The share of the gradient that goes to `x` in `maximum(x, y)`.
+        fn share(g: f32, x: f32, y: f32) -> f32 {
+            if x == y {
+                g * 0.5
+            } else if x < y {
+                0.0
+            } else {
+                g
+            }
+        }
         Tensor::from_op(value, &[self, other], move |g, needs| {
             let s = IxDyn(g.shape());
             let av = ad.broadcast(s.clone()).unwrap();
             let bv = bd.broadcast(s).unwrap();
-            let ga = needs[0].then(|| {
-                reduce_to_shape(
-                    zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { g } else { 0.0 }),
-                    &a_shape,
-                )
-            });
-            let gb = needs[1].then(|| {
-                reduce_to_shape(
-                    zip3_map(&g.view(), &av, &bv, |g, x, y| if x >= y { 0.0 } else { g }),
-                    &b_shape,
-                )
-            });
+            let ga = needs[0].then(|| reduce_to_shape(zip3_map(&g.view(), &av, &bv, share), &a_shape));
+            let gb =
+                needs[1].then(|| reduce_to_shape(zip3_map(&g.view(), &av, &bv, |g, x, y| share(g, y, x)), &b_shape));
             vec![ga, gb]
         })
     }
+}
+
+/// `t / c` for a scalar `c`: a true division, as PyTorch (a multiplication by `1 / c` can be
+/// one rounding off).
+fn div_scalar(t: &Tensor, c: f32) -> Tensor {
+    let value = t.read(|d| map(&d.view(), |x| x / c));
+    Tensor::from_op(value, &[t], move |g, _| vec![Some(map(&g.view(), |g| g / c))])
 }
 
 /// Implements `a op b` for every owned/borrowed combination and for f32 on the right.
@@ -186,7 +199,7 @@ macro_rules! impl_binary_operator {
 impl_binary_operator!(Add, add, add, |t, c| t.add_scalar(c));
 impl_binary_operator!(Sub, sub, sub, |t, c| t.add_scalar(-c));
 impl_binary_operator!(Mul, mul, mul, |t, c| t.mul_scalar(c));
-impl_binary_operator!(Div, div, div, |t, c| t.mul_scalar(1.0 / c));
+impl_binary_operator!(Div, div, div, div_scalar);
 
 impl Neg for &Tensor {
     type Output = Tensor;

@@ -87,12 +87,14 @@ impl Tensor {
         self.extreme_axis(axis, keepdim, "min_axis", |v, best| v < best)
     }
 
-    /// Largest element (rank-0); the gradient flows to its first occurrence.
+    /// Largest element (rank-0); the gradient flows to its first occurrence (PyTorch's
+    /// `max()` splits it evenly among tied maxima).
     pub fn max(&self) -> Tensor {
         self.reshape(&[self.numel()]).max_axis(0, false)
     }
 
-    /// Smallest element (rank-0); the gradient flows to its first occurrence.
+    /// Smallest element (rank-0); the gradient flows to its first occurrence (PyTorch's
+    /// `min()` splits it evenly among tied minima).
     pub fn min(&self) -> Tensor {
         self.reshape(&[self.numel()]).min_axis(0, false)
     }

@@ -33,12 +33,27 @@ fn softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ArrayView1<'_, f32>) {
     out.mapv_inplace(|v| v / sum);
 }
 
+/// `x - max - ln(Σ e^(x - max))`, with the sum's leading `1` (the maximum's own term) kept
+/// out of the rounding: `ln_1p` of the other terms. Adding `max` back first, or taking `ln`
+/// of a sum near 1, costs every digit of a log-probability near 0.
 fn log_softmax_lane(mut out: ArrayViewMut1<'_, f32>, x: ArrayView1<'_, f32>) {
-    let max = x.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
-    let log_sum = max + sum.ln();
+    let (at, max) = x.iter().enumerate().fold(
+        (0, f32::NEG_INFINITY),
+        |(i, m), (j, &v)| if v > m { (j, v) } else { (i, m) },
+    );
+    let rest: f32 = x
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != at)
+        .map(|(_, &v)| (v - max).exp())
+        .sum();
+    let log_sum = if max.is_finite() {
+        rest.ln_1p()
+    } else {
+        (rest + 1.0).ln()
+    };
     for (o, &v) in out.iter_mut().zip(x.iter()) {
-        *o = v - log_sum;
+        *o = (v - max) - log_sum;
     }
 }
 

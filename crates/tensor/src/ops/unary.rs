@@ -3,9 +3,9 @@
 //! Each op computes its output and records a gradient rule that needs only the input `x`,
 //! the output `y`, or both.
 
-use std::f32::consts::{FRAC_2_SQRT_PI, SQRT_2};
+use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 
-use crate::parallel::{map, zip3_map, zip_map};
+use crate::parallel::{map, zip_map};
 use crate::tensor::{Tensor, TensorData};
 
 /// What a unary gradient rule reads besides the incoming gradient.
@@ -35,9 +35,9 @@ fn unary(
     })
 }
 
-/// Standard normal density.
-fn normal_pdf(x: f32) -> f32 {
-    0.5 * FRAC_2_SQRT_PI / SQRT_2 * (-0.5 * x * x).exp()
+/// Standard normal density φ(x), in f64 (see [`normal_cdf`]).
+fn normal_pdf(x: f64) -> f64 {
+    0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2 * (-0.5 * x * x).exp()
 }
 
 impl Tensor {
@@ -56,9 +56,11 @@ impl Tensor {
         unary(self, f32::sqrt, true, |y| 0.5 / y)
     }
 
-    /// Element-wise `x^p`.
+    /// Element-wise `x^p`. For `p = 0` the gradient is 0 everywhere (as PyTorch), also at
+    /// `x = 0` where `p * x^(p-1)` would be `0 * inf`.
     pub fn powf(&self, p: f32) -> Tensor {
-        unary(self, move |x| x.powf(p), false, move |x| p * x.powf(p - 1.0))
+        let derivative = move |x: f32| if p == 0.0 { 0.0 } else { p * x.powf(p - 1.0) };
+        unary(self, move |x| x.powf(p), false, derivative)
     }
 
     /// Element-wise absolute value (gradient 0 at 0, as PyTorch).
@@ -74,9 +76,10 @@ impl Tensor {
         })
     }
 
-    /// Element-wise `max(x, 0)` (gradient 0 at 0, as PyTorch).
+    /// Element-wise `max(x, 0)`, as PyTorch: NaN stays NaN (and passes the gradient), the
+    /// gradient is 0 at 0.
     pub fn relu(&self) -> Tensor {
-        unary(self, |x| x.max(0.0), true, |y| if y > 0.0 { 1.0 } else { 0.0 })
+        unary(self, relu, true, |y| if y <= 0.0 { 0.0 } else { 1.0 })
     }
 
     /// Element-wise `x` for positive inputs, `slope * x` otherwise.
@@ -89,14 +92,23 @@ impl Tensor {
         )
     }
 
-    /// Element-wise logistic sigmoid `1 / (1 + e^-x)`, stable for large |x|.
+    /// Element-wise logistic sigmoid `1 / (1 + e^-x)`, stable for large |x|. The derivative
+    /// `σ(x)·σ(-x) = e^-|x| / (1 + e^-|x|)²` is computed from `x`: `y·(1 - y)` from the
+    /// output would lose every digit of `1 - y` once `y` rounds to 1.
     pub fn sigmoid(&self) -> Tensor {
-        unary(self, sigmoid, true, |y| y * (1.0 - y))
+        unary(self, sigmoid, false, |x| {
+            let e = (-x.abs()).exp();
+            e / ((1.0 + e) * (1.0 + e))
+        })
     }
 
-    /// Element-wise hyperbolic tangent.
+    /// Element-wise hyperbolic tangent. The derivative `1 - tanh² = 4e / (1 + e)²` with
+    /// `e = e^-2|x|` is computed from `x`, accurate where `tanh(x)` rounds to ±1.
     pub fn tanh(&self) -> Tensor {
-        unary(self, f32::tanh, true, |y| 1.0 - y * y)
+        unary(self, f32::tanh, false, |x| {
+            let e = (-2.0 * x.abs()).exp();
+            4.0 * e / ((1.0 + e) * (1.0 + e))
+        })
     }
 
     /// Element-wise GELU with the exact erf form, PyTorch's default:
@@ -104,9 +116,12 @@ impl Tensor {
     pub fn gelu(&self) -> Tensor {
         unary(
             self,
-            |x| x * normal_cdf(x),
+            |x| (f64::from(x) * normal_cdf(x.into())) as f32,
             false,
-            |x| normal_cdf(x) + x * normal_pdf(x),
+            |x| {
+                let x = f64::from(x);
+                (normal_cdf(x) + x * normal_pdf(x)) as f32
+            },
         )
     }
 
@@ -115,13 +130,14 @@ impl Tensor {
         unary(self, |x| x * x, false, |x| 2.0 * x)
     }
 
-    /// Clamps every element to `[min, max]`; the gradient passes only where unclamped.
+    /// Clamps every element to `[min, max]` (NaN stays NaN). As PyTorch, the gradient passes
+    /// only strictly inside `(min, max)`: it is 0 at the bounds themselves.
     pub fn clamp(&self, min: f32, max: f32) -> Tensor {
         let xd = self.data();
         let value = map(&xd.view(), |x| x.clamp(min, max));
         Tensor::from_op(value, &[self], move |g, _| {
-            let pass = |g: f32, x: f32, _: f32| if x >= min && x <= max { g } else { 0.0 };
-            vec![Some(zip3_map(&g.view(), &xd.view(), &xd.view(), pass))]
+            let pass = |g: f32, x: f32| if x > min && x < max { g } else { 0.0 };
+            vec![Some(zip_map(&g.view(), &xd.view(), pass))]
         })
     }
 }
@@ -136,7 +152,19 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
-/// The standard normal CDF Φ(x).
-fn normal_cdf(x: f32) -> f32 {
-    0.5 * (1.0 + libm::erff(x / SQRT_2))
+/// `max(x, 0)` with NaN kept (`f32::max` would return 0 for NaN, PyTorch returns NaN).
+fn relu(x: f32) -> f32 {
+    if x <= 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// The standard normal CDF Φ(x) = erfc(-x/√2) / 2, in f64. The `erfc` form keeps the digits
+/// that `1 + erf(x/√2)` loses for negative x (4% off at x = -5 in f32, 0 instead of 1e-12
+/// below -7); f64 keeps those that erfc's steep tail would lose to the rounding of `x/√2`
+/// (3e-6 at x = -7 in f32).
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * FRAC_1_SQRT_2)
 }
