@@ -3,10 +3,10 @@
 //! `--from`), verifies every file against pinned digests or its structure, and unpacks them
 //! into the layout the loaders read. Library users call [`fetch`] or [`load_or_fetch`].
 //!
-//! One module per job: [`api`] (the library entry points), [`sources`] (URLs, mirrors, pinned digests, the verification policy),
-//! [`download`] (HTTP with resume and progress), [`verify`], [`unpack`] (gzip, safe tar),
-//! [`install`] (scratch file, verify, atomic rename), [`import`] (`--from`), [`status`]
-//! (what is present; `--list`).
+//! One (private) module per job: `api` (the library entry points), `sources` (URLs, mirrors,
+//! pinned digests, the verification policy), `download` (HTTP with resume and progress),
+//! `verify`, `unpack` (gzip, safe tar), `install` (scratch file, verify, atomic rename),
+//! `import` (`--from`), `status` (what is present; `--list`).
 
 /// Prints a line to stdout, ignoring a closed pipe (`neurite fetch --list | head`).
 macro_rules! say {
