@@ -53,6 +53,7 @@ pub mod fashion_mnist;
 pub mod idx;
 pub mod image_set;
 pub mod mmap_file;
+mod mmap_guard;
 pub mod mnist;
 mod prefetch;
 

@@ -5,12 +5,12 @@ use std::path::Path;
 use image::imageops::FilterType;
 use neurite_datasets::catalog::{DatasetKind, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES};
 use neurite_nn::models::ModelSpec;
-use neurite_nn::{serialize, Module};
-use neurite_tensor::{no_grad, seeded_rng, Tensor};
+use neurite_nn::Module;
+use neurite_tensor::{no_grad, Tensor};
 
 use crate::cli::PredictArgs;
 use crate::error::{CliError, CliResult};
-use crate::model::spec_for_file;
+use crate::model::{load_model, spec_for_file};
 
 /// Reads an image and converts it to the model's input: `[C, H, W]` values in [0, 1].
 ///
@@ -72,9 +72,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
     let fallback = args.dataset.unwrap_or(DatasetKind::Mnist);
     let (spec, recorded) = spec_for_file(&args.weights, &args.model, fallback)?;
     let kind = args.dataset.or(recorded).unwrap_or(DatasetKind::Mnist);
-    let mut model = spec.build(&mut seeded_rng(0));
-    serialize::load_into(&mut model, &args.weights).map_err(|e| CliError::new(e.to_string()))?;
-    model.set_training(false);
+    let mut model = load_model(&spec, &args.weights)?;
     let chw = match &spec {
         ModelSpec::Mlp { .. } => crate::model::shape_of(kind).0,
         ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input,
