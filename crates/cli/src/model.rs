@@ -83,11 +83,13 @@ fn check_tensors(weights: &Path, spec: &ModelSpec, header: &serialize::FileHeade
                     weights.display()
                 )))
             }
-            Some(t) if &t.shape != shape => return Err(CliError::new(format!(
+            Some(t) if &t.shape != shape => {
+                return Err(CliError::new(format!(
                 "{}: the architecture {spec} needs tensor `{name}` of shape {shape:?}, but the file's has shape {:?}",
                 weights.display(),
                 t.shape
-            ))),
+            )))
+            }
             Some(_) => {}
         }
     }

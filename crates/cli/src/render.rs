@@ -29,9 +29,26 @@ impl Pixels<'_> {
     }
 }
 
+/// The widest and tallest image the terminal view draws (one column per pixel).
+pub const MAX_TERMINAL_SIDE: usize = 512;
+
+/// The widest or tallest PNG grid written, and its most pixels.
+pub const MAX_PNG_SIDE: usize = 16_384;
+const MAX_PNG_PIXELS: usize = 1 << 26;
+
 /// Renders an image as lines of `▀` characters: foreground is the upper pixel, background
 /// the lower one, in 24-bit ANSI colour.
-pub fn to_terminal(img: &Pixels<'_>) -> Vec<String> {
+///
+/// # Errors
+/// When the image is wider or taller than [`MAX_TERMINAL_SIDE`] pixels (its text would be
+/// as big as the image).
+pub fn to_terminal(img: &Pixels<'_>) -> Result<Vec<String>, String> {
+    if img.width > MAX_TERMINAL_SIDE || img.height > MAX_TERMINAL_SIDE {
+        return Err(format!(
+            "the image is {}x{} pixels; the terminal view draws images up to {MAX_TERMINAL_SIDE}x{MAX_TERMINAL_SIDE} (write a PNG with --png)",
+            img.width, img.height
+        ));
+    }
     let mut lines = Vec::with_capacity(img.height.div_ceil(2));
     for y in (0..img.height).step_by(2) {
         let mut line = String::new();
@@ -47,20 +64,44 @@ pub fn to_terminal(img: &Pixels<'_>) -> Vec<String> {
         line.push_str("\x1b[0m");
         lines.push(line);
     }
-    lines
+    Ok(lines)
+}
+
+/// Width and height of a grid of `n` images of `h x w` pixels: up to 16 per row, 2-pixel gaps,
+/// scaled x2; or why it is too big to write.
+fn grid_size(n: usize, h: usize, w: usize) -> Result<(u32, u32, usize), String> {
+    let cols = n.clamp(1, 16);
+    let rows = n.div_ceil(cols);
+    let side = |count: usize, len: usize| len.checked_mul(2)?.checked_add(2)?.checked_mul(count)?.checked_add(2);
+    let (width, height) = match (side(cols, w), side(rows, h)) {
+        (Some(width), Some(height))
+            if width <= MAX_PNG_SIDE && height <= MAX_PNG_SIDE && width * height <= MAX_PNG_PIXELS =>
+        {
+            (width, height)
+        }
+        _ => {
+            return Err(format!(
+                "a grid of {n} images of {w}x{h} pixels is too big for a PNG (at most {MAX_PNG_SIDE} pixels a side and {MAX_PNG_PIXELS} in all)"
+            ))
+        }
+    };
+    Ok((width as u32, height as u32, cols))
 }
 
 /// Writes `images` as a grid (up to 16 per row, 2-pixel gaps, scaled ×2) to a PNG file.
+///
+/// # Errors
+/// When the grid would exceed [`MAX_PNG_SIDE`] or the file cannot be written (no partial
+/// file is left).
 pub fn write_png_grid(path: &Path, images: &[Pixels<'_>]) -> Result<(), String> {
     let Some(first) = images.first() else {
         return Err("no images to write".to_string());
     };
     let (h, w, scale, gap) = (first.height, first.width, 2usize, 2usize);
-    let cols = images.len().min(16);
-    let rows = images.len().div_ceil(cols);
+    let (width, height, cols) = grid_size(images.len(), h, w)?;
     let cell_w = w * scale + gap;
     let cell_h = h * scale + gap;
-    let mut canvas = image::RgbImage::new((cols * cell_w + gap) as u32, (rows * cell_h + gap) as u32);
+    let mut canvas = image::RgbImage::new(width, height);
     for (i, img) in images.iter().enumerate() {
         let (ox, oy) = (gap + (i % cols) * cell_w, gap + (i / cols) * cell_h);
         for y in 0..h * scale {
@@ -78,4 +119,38 @@ pub fn write_png_grid(path: &Path, images: &[Pixels<'_>]) -> Result<(), String> 
             let _ = std::fs::remove_file(&tmp);
             format!("cannot write {}: {e}", path.display())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_size_is_checked_and_bounded() {
+        assert_eq!(grid_size(1, 28, 28), Ok((60, 60, 1)));
+        assert_eq!(grid_size(20, 28, 28), Ok((16 * 58 + 2, 2 * 58 + 2, 16)));
+        // Wider than u32 after scaling (the old `as u32` cast truncated it), and overflowing.
+        assert!(grid_size(1, 1, 3_000_000_000).is_err());
+        assert!(grid_size(16, 1, usize::MAX / 2).is_err());
+        assert!(grid_size(1, 10_000, 10_000).is_err());
+    }
+
+    #[test]
+    fn the_terminal_view_refuses_huge_images() {
+        let data = vec![0u8; 1000];
+        let wide = Pixels {
+            data: &data,
+            channels: 1,
+            height: 1,
+            width: 1000,
+        };
+        assert!(to_terminal(&wide).unwrap_err().contains("1000x1"));
+        let small = Pixels {
+            data: &data[..4],
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
+        assert_eq!(to_terminal(&small).unwrap().len(), 1);
+    }
 }

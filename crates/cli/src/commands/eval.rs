@@ -16,7 +16,9 @@ use crate::model::{load_model, spec_for_file};
 /// Runs `neurite eval`.
 pub fn run(args: &EvalArgs) -> CliResult {
     let (spec, _) = spec_for_file(&args.weights, &args.model, args.dataset)?;
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), !args.json)?;
+    // The weights first: a bad file is reported before any note about the data.
+    let mut model = load_model(&spec, &args.weights)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     // An MLP takes flattened images (only the count must agree); a CNN the exact shape.
     let fits = match &spec {
@@ -35,7 +37,6 @@ pub fn run(args: &EvalArgs) -> CliResult {
             d.num_classes()
         )));
     }
-    let mut model = load_model(&spec, &args.weights)?;
     let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
         Layout::Flat
     } else {

@@ -28,6 +28,14 @@ pub fn load_image(path: &Path, [c, h, w]: [usize; 3], light_on_dark: bool) -> Cl
                 path.display()
             ))
         })?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err(CliError::new(format!(
+            "{}: the image is {}x{} pixels: nothing to classify",
+            path.display(),
+            img.width(),
+            img.height()
+        )));
+    }
     let resized = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
     if c == 1 {
         let grey = resized.to_luma8();

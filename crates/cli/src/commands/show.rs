@@ -7,7 +7,7 @@ use crate::render::{to_terminal, write_png_grid, Pixels};
 
 /// Runs `neurite show`.
 pub fn run(args: &ShowArgs) -> CliResult {
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let set = match args.split {
         Split::Train => &opened.data.train,
         Split::Test => &opened.data.test,
@@ -50,8 +50,9 @@ pub fn run(args: &ShowArgs) -> CliResult {
     }
     for (&i, img) in indices.iter().zip(&pixels) {
         let label = set.label(i);
+        let lines = to_terminal(img).map_err(CliError::new)?;
         println!("#{i}  label {label} ({})", names[label]);
-        for line in to_terminal(img) {
+        for line in lines {
             println!("{line}");
         }
     }
