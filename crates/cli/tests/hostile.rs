@@ -350,7 +350,7 @@ fn mlp_metadata(hidden: u64) -> serde_json::Value {
 }
 
 /// Entries of an MNIST MLP 784 -> `hidden` -> 10 in F32, laid out back to back.
-fn mlp_entries(hidden: u64) -> (Vec<(&'static str, &'static str, Vec<u64>, [u64; 2])>, u64) {
+fn mlp_entries(hidden: u64) -> (Vec<Entry>, u64) {
     let shapes: [(&str, Vec<u64>); 4] = [
         ("0.weight", vec![hidden, 784]),
         ("0.bias", vec![hidden]),
