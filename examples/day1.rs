@@ -5,7 +5,7 @@
 //! out_features=5)`. This does the same with neurite, and runs a batch through both layers.
 //!
 //! Run with `cargo run --example day1` (MNIST works with no download; CIFAR-10 is used when
-//! `cargo xtask fetch-data cifar10` has put it in the data directory).
+//! `neurite fetch cifar10` or `cargo xtask fetch-data cifar10` has put it in the data directory).
 
 use neurite::datasets::data_dir::resolve_data_dir;
 use neurite::datasets::{cifar10, mnist, DataLoader, Layout};

@@ -4,12 +4,12 @@
 //! dispatches to it.
 
 mod bench;
-mod fetch;
 
 use std::error::Error;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use neurite_datasets::fetch;
 
 /// The command line of `cargo xtask`.
 #[derive(Debug, Parser)]

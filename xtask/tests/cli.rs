@@ -94,7 +94,10 @@ fn list_shows_missing_files_and_the_hint() {
     assert!(out.status.success());
     let (stdout, _) = text(&out);
     assert!(stdout.contains("train-images-idx3-ubyte    missing"), "{stdout}");
-    assert!(stdout.contains("cargo xtask fetch-data cifar100"), "{stdout}");
+    assert!(
+        stdout.contains("run `neurite fetch cifar100` or `cargo xtask fetch-data cifar100`"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use neurite_datasets::catalog::DatasetKind;
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  neurite train                       # MLP on the embedded MNIST sample\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
+    after_help = "Examples:\n  neurite fetch mnist                 # download, verify and unpack the full MNIST\n  neurite train                       # MLP (full MNIST if fetched, else the embedded sample)\n  neurite info mnist\n  neurite show mnist --count 4\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite predict --weights runs/mnist-mlp/model.safetensors digit.png"
 )]
 pub struct Cli {
     /// What to do.
@@ -20,6 +20,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Download (or import with --from), verify and unpack data sets into the data directory.
+    #[cfg(feature = "download")]
+    #[command(
+        after_help = "Examples:\n  neurite fetch mnist\n  neurite fetch all --list\n  neurite fetch cifar10 --from ~/Downloads        # cifar-10-binary.tar.gz or the extracted folder\n  neurite fetch mnist --mirror https://example.org/mnist/"
+    )]
+    Fetch(neurite_datasets::fetch::FetchArgs),
     /// Shapes, class counts and file locations of a data set.
     #[command(after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data")]
     Info(InfoArgs),
@@ -30,7 +36,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
     #[command(
-        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
     )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
@@ -174,6 +180,9 @@ pub struct TrainArgs {
     /// (default: runs/DATASET-MODEL).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also write TensorBoard event files to DIR (view with `tensorboard --logdir DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataDirArg,
 }

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
     };
     neurite_tensor::alloc::retain_freed_buffers();
     let result = match cli.command {
+        #[cfg(feature = "download")]
+        Command::Fetch(args) => commands::fetch::run(&args),
         Command::Info(args) => commands::info::run(&args),
         Command::Show(args) => commands::show::run(&args),
         Command::Train(args) => commands::train::run(&args),

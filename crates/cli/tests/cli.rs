@@ -56,7 +56,7 @@ fn info_prints_the_lesson_shapes_from_the_embedded_sample() {
     assert!(out.contains("MNIST Dataset: Train - (10000, 28, 28)"), "{out}");
     assert!(out.contains("MNIST Dataset: Test - (2000, 28, 28)"), "{out}");
     assert!(
-        out.contains("embedded sample") && out.contains("cargo xtask fetch-data mnist"),
+        out.contains("embedded sample") && out.contains("run `neurite fetch mnist` or `cargo xtask fetch-data mnist`"),
         "{out}"
     );
     // The fallback is always said on stderr too.
@@ -191,7 +191,7 @@ fn missing_data_for_other_sets_prints_the_fetch_hint() {
     assert_fails(
         &neurite(&["info", "cifar10"], dir.path()),
         1,
-        &["cargo xtask fetch-data cifar10"],
+        &["run `neurite fetch cifar10` or `cargo xtask fetch-data cifar10`"],
     );
 }
 

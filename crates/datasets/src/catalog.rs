@@ -1,5 +1,5 @@
 //! The data sets neurite knows: their names, folders inside a data directory, file names and
-//! class names. Shared by the loaders, the CLI and `cargo xtask fetch-data`.
+//! class names. Shared by the loaders, the CLI and the fetch code (`neurite fetch`, `cargo xtask fetch-data`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -123,12 +123,11 @@ impl DatasetKind {
         }
     }
 
-    /// The hint printed when files are missing.
+    /// The hint printed when files are missing: the installed binary's command and the
+    /// same command inside a checkout of the repository.
     pub fn fetch_hint(self) -> String {
-        format!(
-            "run `cargo xtask fetch-data {}` (or `--from DIR` with files fetched elsewhere)",
-            self.name()
-        )
+        let name = self.name();
+        format!("run `neurite fetch {name}` or `cargo xtask fetch-data {name}` (add `--from DIR` for files fetched elsewhere)")
     }
 }
 

@@ -17,7 +17,7 @@ use crate::image_set::KerasData;
 /// Images are `[3, 32, 32]` channel-major, which is what training takes.
 ///
 /// # Errors
-/// [`crate::DatasetError::Missing`] (with the hint `cargo xtask fetch-data cifar10`) or any
+/// [`crate::DatasetError::Missing`] (with the hint `neurite fetch cifar10` / `cargo xtask fetch-data cifar10`) or any
 /// other [`crate::DatasetError`] for a malformed file.
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
     let kind = DatasetKind::Cifar10;

@@ -25,7 +25,7 @@ pub enum LabelKind {
 /// bytes are checked whatever `labels` says).
 ///
 /// # Errors
-/// [`crate::DatasetError::Missing`] (with the hint `cargo xtask fetch-data cifar100`) or any
+/// [`crate::DatasetError::Missing`] (with the hint `neurite fetch cifar100` / `cargo xtask fetch-data cifar100`) or any
 /// other [`crate::DatasetError`] for a malformed file.
 pub fn load(data_dir: impl AsRef<Path>, labels: LabelKind) -> Result<Dataset> {
     let kind = DatasetKind::Cifar100;

@@ -1,5 +1,5 @@
-//! The one data-directory rule shared by the loaders, the `neurite` CLI and
-//! `cargo xtask fetch-data`:
+//! The one data-directory rule shared by the loaders, the `neurite` CLI and the fetch code
+//! (`neurite fetch`, `cargo xtask fetch-data`):
 //!
 //! 1. an explicit path (a `--data-dir` flag or an argument), else
 //! 2. the environment variable `NEURITE_DATA_DIR` when set and non-empty, else

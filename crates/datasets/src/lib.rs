@@ -7,9 +7,13 @@
 //! - Opening a set maps its files and validates their headers and labels; pixel bytes are
 //!   never copied until a batch is assembled ([`ImageSet`], [`ImageArray`]).
 //! - A damaged file is a typed [`DatasetError`] naming the file and the problem, never a panic.
-//! - The data directory follows one rule shared with the CLI and `cargo xtask fetch-data`:
+//! - The data directory follows one rule shared with the CLI and the fetch code:
 //!   an explicit path, else `NEURITE_DATA_DIR`, else a per-user directory
 //!   (see [`data_dir`]).
+//! - With the `download` feature (off by default), `fetch(kind, &dir, &FetchOptions)`
+//!   downloads or imports, verifies and unpacks a set, and `load_or_fetch(kind, &dir)` is
+//!   Keras' `load_data()`: fetch on first use, then load (module `fetch`; also the
+//!   `neurite fetch` command).
 //!
 //! ```
 //! # fn main() -> Result<(), neurite_datasets::DatasetError> {
@@ -20,7 +24,7 @@
 //! let (dir, _) = resolve_data_dir(None);
 //! let (data, source) = mnist::load_or_embedded(&dir)?;
 //! if source.is_embedded() {
-//!     println!("{source}"); // "using the embedded sample ... cargo xtask fetch-data mnist"
+//!     println!("{source}"); // "using the embedded sample ... run `neurite fetch mnist` ..."
 //! }
 //! assert_eq!(data.class_names().len(), 10);
 //!
@@ -50,6 +54,8 @@ pub mod dataset;
 pub mod embedded;
 pub mod error;
 pub mod fashion_mnist;
+#[cfg(feature = "download")]
+pub mod fetch;
 pub mod idx;
 pub mod image_set;
 pub mod mmap_file;
@@ -62,6 +68,8 @@ pub use batch::{Batch, Batches, DataLoader, Layout, Normalize};
 pub use catalog::DatasetKind;
 pub use dataset::{load, Dataset};
 pub use error::{DatasetError, FormatError, Result};
+#[cfg(feature = "download")]
+pub use fetch::{fetch, load_or_fetch, load_or_fetch_with, FetchError, FetchOptions};
 pub use image_set::{ImageArray, ImageSet, KerasData, LabelArray};
 pub use mmap_file::SharedBytes;
 pub use mnist::MnistSource;

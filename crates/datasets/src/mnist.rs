@@ -103,7 +103,7 @@ pub(crate) fn load_family(kind: DatasetKind, data_dir: &Path) -> Result<Dataset>
 /// Loads MNIST from `<data_dir>/mnist/` (memory-mapped, validated; nothing is copied).
 ///
 /// # Errors
-/// [`DatasetError::Missing`] (with the hint `cargo xtask fetch-data mnist`) or any other
+/// [`DatasetError::Missing`] (with the hint `neurite fetch mnist` / `cargo xtask fetch-data mnist`) or any other
 /// [`DatasetError`] for a malformed file.
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
     load_family(DatasetKind::Mnist, data_dir.as_ref())

@@ -42,22 +42,22 @@ fn missing_files_name_the_path_and_the_fetch_command() {
     let cases: [(DatasetError, &str, &str); 4] = [
         (
             mnist::load(dir.path()).unwrap_err(),
-            "cargo xtask fetch-data mnist",
+            "run `neurite fetch mnist` or `cargo xtask fetch-data mnist`",
             MNIST_FILES[0],
         ),
         (
             fashion_mnist::load(dir.path()).unwrap_err(),
-            "cargo xtask fetch-data fashion-mnist",
+            "run `neurite fetch fashion-mnist` or `cargo xtask fetch-data fashion-mnist`",
             MNIST_FILES[0],
         ),
         (
             cifar10::load(dir.path()).unwrap_err(),
-            "cargo xtask fetch-data cifar10",
+            "run `neurite fetch cifar10` or `cargo xtask fetch-data cifar10`",
             CIFAR10_FILES[0],
         ),
         (
             cifar100::load(dir.path(), Default::default()).unwrap_err(),
-            "cargo xtask fetch-data cifar100",
+            "run `neurite fetch cifar100` or `cargo xtask fetch-data cifar100`",
             "train.bin",
         ),
     ];

@@ -145,7 +145,9 @@ fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
     assert_eq!(source, neurite_datasets::MnistSource::Embedded);
     assert!(source.is_embedded());
     assert!(source.to_string().contains("using the embedded sample"));
-    assert!(source.to_string().contains("cargo xtask fetch-data mnist"));
+    assert!(source
+        .to_string()
+        .contains("run `neurite fetch mnist` or `cargo xtask fetch-data mnist`"));
     assert_eq!(data.train.len(), 10_000);
 
     // An empty folder: still the sample.

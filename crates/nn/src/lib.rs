@@ -14,6 +14,7 @@ pub mod module;
 pub mod optim;
 pub mod sequential;
 pub mod serialize;
+pub mod tensorboard;
 pub mod train;
 
 pub use functional::Size2;

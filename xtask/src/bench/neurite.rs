@@ -48,7 +48,9 @@ fn run_here(workload: Workload, opts: &RunOptions<'_>) -> Result<Measurement, St
 }
 
 fn load_mnist(dir: &Path) -> Result<Dataset, String> {
-    mnist::load(dir).map_err(|e| format!("{e} (the benchmarks need the full MNIST: `cargo xtask fetch-data mnist`)"))
+    mnist::load(dir).map_err(|e| {
+        format!("{e} (the benchmarks need the full MNIST: `cargo xtask fetch-data mnist` or `neurite fetch mnist`)")
+    })
 }
 
 fn train_mlp(

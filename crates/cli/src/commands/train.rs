@@ -1,5 +1,6 @@
 //! `neurite train`: trains a bench-spec model with live progress, then writes
-//! model.safetensors, metrics.json and curves.svg.
+//! model.safetensors, metrics.json and curves.svg (and, with `--tensorboard DIR`, a
+//! TensorBoard event file with the same values).
 
 use std::collections::HashMap;
 use std::fs;
@@ -9,7 +10,8 @@ use neurite_datasets::{DataLoader, Layout};
 use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::serialize;
-use neurite_nn::train::{fit_with, EpochStats, FitOptions, FitReport, TrainError};
+use neurite_nn::tensorboard::TensorBoardLogger;
+use neurite_nn::train::{fit_with, EpochStats, FitOptions, FitReport, TrainCallback, TrainError};
 use neurite_nn::Module;
 use neurite_tensor::seeded_rng;
 use serde_json::json;
@@ -100,6 +102,12 @@ pub fn run(args: &TrainArgs) -> CliResult {
         rayon::current_num_threads()
     );
 
+    let mut tensorboard = args
+        .tensorboard
+        .as_ref()
+        .map(TensorBoardLogger::create)
+        .transpose()
+        .map_err(|e| CliError::new(format!("--tensorboard: cannot create: {e}")))?;
     let stop = install_ctrl_c();
     let mut progress = Progress::new(args.epochs, stop);
     // Train on a pool worker, so parallel ops split work with this thread instead of waking
@@ -109,13 +117,17 @@ pub fn run(args: &TrainArgs) -> CliResult {
             batches_per_epoch: Some(train.num_batches()),
             ..FitOptions::new(args.epochs)
         };
+        let mut callbacks: Vec<&mut dyn TrainCallback> = vec![&mut progress];
+        if let Some(logger) = tensorboard.as_mut() {
+            callbacks.push(logger);
+        }
         fit_with(
             &mut model,
             opt.as_mut(),
             |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
             |_| test.epoch(0).map(|b| b.into_parts()),
             &options,
-            &mut [&mut progress],
+            &mut callbacks,
         )
     });
     let (report, failure) = match result {
@@ -164,9 +176,23 @@ pub fn run(args: &TrainArgs) -> CliResult {
         weights.display(),
         out.display()
     );
+    let logged = match (tensorboard, &args.tensorboard) {
+        (Some(logger), Some(dir)) => match logger.finish() {
+            Ok(events) => {
+                println!(
+                    "TensorBoard log: {} (view with `tensorboard --logdir {}`)",
+                    events.display(),
+                    dir.display()
+                );
+                Ok(())
+            }
+            Err(e) => Err(CliError::new(format!("--tensorboard: cannot write: {e}"))),
+        },
+        _ => Ok(()),
+    };
     match failure {
         Some(e) => Err(CliError::new(format!("{e}; saved the last good model"))),
-        None => Ok(()),
+        None => logged,
     }
 }
 

@@ -201,7 +201,10 @@ fn no_source_answering_gives_one_offline_message() {
     for url in &urls {
         assert!(msg.contains(url), "{msg}");
     }
-    assert!(msg.contains("cargo xtask fetch-data mnist --from DIR"), "{msg}");
+    assert!(
+        msg.contains("run `neurite fetch mnist --from DIR` (or `cargo xtask fetch-data mnist --from DIR`)"),
+        "{msg}"
+    );
     assert!(listing(&dir.path().join("mnist")).is_empty());
 }
 

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::catalog::DatasetKind;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use md5::Md5;
-use neurite_datasets::catalog::DatasetKind;
 use sha2::{Digest as _, Sha256};
 
 use crate::fetch::sources::{DatasetSpec, Digest, Download, Expected, Layout, Unpack, CIFAR_PIXELS};

@@ -1,13 +1,14 @@
-//! `cargo xtask fetch-data`: downloads the data sets from their official sources and
-//! well-known mirrors (or imports local copies with `--from`), verifies every file against
-//! pinned digests or its structure, and unpacks them into the layout the loaders read.
+//! `neurite fetch` (and `cargo xtask fetch-data`, the same command): downloads the data sets
+//! from their official sources and well-known mirrors (or imports local copies with
+//! `--from`), verifies every file against pinned digests or its structure, and unpacks them
+//! into the layout the loaders read. Library users call [`fetch`] or [`load_or_fetch`].
 //!
-//! One module per job: [`sources`] (URLs, mirrors, pinned digests, the verification policy),
+//! One module per job: [`api`] (the library entry points), [`sources`] (URLs, mirrors, pinned digests, the verification policy),
 //! [`download`] (HTTP with resume and progress), [`verify`], [`unpack`] (gzip, safe tar),
 //! [`install`] (scratch file, verify, atomic rename), [`import`] (`--from`), [`status`]
 //! (what is present; `--list`).
 
-/// Prints a line to stdout, ignoring a closed pipe (`cargo xtask fetch-data --list | head`).
+/// Prints a line to stdout, ignoring a closed pipe (`neurite fetch --list | head`).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
@@ -23,6 +24,7 @@ macro_rules! warn_line {
     }};
 }
 
+mod api;
 mod download;
 mod error;
 mod import;
@@ -39,9 +41,10 @@ mod tests;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use neurite_datasets::catalog::DatasetKind;
-use neurite_datasets::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
+use crate::catalog::DatasetKind;
+use crate::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
 
+pub use api::{fetch, load_or_fetch, load_or_fetch_with, FetchOptions};
 pub use download::{DownloadError, Http};
 pub use error::{FetchError, OfflineReport};
 pub use sources::{DatasetSpec, Unpack};
@@ -52,28 +55,29 @@ use scratch::{remove_path, temp_path, Scratch};
 use status::{bad_reason, file_status, FileStatus};
 use verify::check_digest;
 
-/// The arguments of `cargo xtask fetch-data`.
-#[derive(Debug, clap::Args)]
+/// The arguments of `neurite fetch` and `cargo xtask fetch-data`.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct FetchArgs {
     /// The data set: mnist, fashion-mnist, cifar10, cifar100 or all [default: mnist; with
     /// --list: all].
-    #[arg(value_name = "DATASET", value_parser = parse_selection)]
+    #[cfg_attr(feature = "clap", arg(value_name = "DATASET", value_parser = parse_selection))]
     pub dataset: Option<Selection>,
     /// The data directory (else $NEURITE_DATA_DIR, else the per-user data directory).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data_dir: Option<PathBuf>,
     /// Import local copies from DIR instead of downloading (.gz or raw files; for CIFAR also
     /// the .tar.gz archive or an extracted folder).
-    #[arg(long, value_name = "DIR", conflicts_with = "mirror")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR", conflicts_with = "mirror"))]
     pub from: Option<PathBuf>,
     /// Fetch again even when the files are present and verified.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub force: bool,
     /// Show which files are present and verified, and fetch nothing.
-    #[arg(long, conflicts_with_all = ["from", "force", "mirror"])]
+    #[cfg_attr(feature = "clap", arg(long, conflicts_with_all = ["from", "force", "mirror"]))]
     pub list: bool,
     /// Try this mirror first (the file names are appended to it).
-    #[arg(long, value_name = "BASE_URL")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BASE_URL"))]
     pub mirror: Option<String>,
 }
 
@@ -87,7 +91,7 @@ pub enum Selection {
 }
 
 /// Parses a data-set name or `all`.
-fn parse_selection(s: &str) -> Result<Selection, String> {
+pub fn parse_selection(s: &str) -> Result<Selection, String> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(Selection::All);
     }
@@ -114,7 +118,8 @@ pub struct Report {
     pub skipped: bool,
 }
 
-/// Runs `cargo xtask fetch-data`.
+/// Runs `neurite fetch` / `cargo xtask fetch-data`: prints the data directory, then fetches,
+/// imports or lists each selected data set.
 pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
     let (data_dir, source) = resolve_data_dir(args.data_dir.as_deref());
     let origin = match source {
@@ -135,29 +140,19 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
         }
         return Ok(());
     }
-    if let Some(mirror) = &args.mirror {
-        if !(mirror.starts_with("http://") || mirror.starts_with("https://")) {
-            return Err(FetchError::Usage {
-                flag: "--mirror",
-                message: format!("`{mirror}` is not an http:// or https:// URL"),
-            });
-        }
-    }
+    api::check_mirror(args.mirror.as_deref())?;
     let http = Http::new(true);
-    let options = Options { force: args.force };
+    let options = FetchOptions {
+        from: args.from.clone(),
+        mirror: args.mirror.clone(),
+        force: args.force,
+    };
     let several = kinds.len() > 1;
     let mut failed = 0;
     let mut skipped = 0;
     for &kind in &kinds {
-        let mut spec = sources::builtin(kind);
-        if let Some(mirror) = &args.mirror {
-            spec = spec.with_mirror(mirror);
-        }
         say!("{} ({}):", kind.display_name(), kind.name());
-        let result = match &args.from {
-            Some(from) => import::import_dataset(&spec, &data_dir, from, several, options),
-            None => fetch_dataset(&spec, &data_dir, &http, options),
-        };
+        let result = api::fetch_one(kind, &data_dir, &options, &http, several);
         match result {
             Ok(report) => skipped += usize::from(report.skipped),
             Err(e) if !several => return Err(e),

@@ -1,4 +1,4 @@
-//! The errors of `fetch-data`: each names the file or flag it is about, in one line
+//! The errors of `neurite fetch` / `cargo xtask fetch-data`: each names the file or flag it is about, in one line
 //! (except the offline message, which lists every URL that failed).
 
 use std::fmt;
@@ -73,6 +73,9 @@ pub enum FetchError {
         /// What is wrong with it.
         message: String,
     },
+    /// Loading the data set failed after (or instead of) fetching it ([`super::load_or_fetch`]).
+    #[error(transparent)]
+    Load(#[from] crate::error::DatasetError),
     /// Several data sets failed (with `all`); each error was printed already.
     #[error("{failed} of {total} data sets failed (see the errors above)")]
     Several {
@@ -138,8 +141,8 @@ impl fmt::Display for OfflineReport {
         write!(
             f,
             "If this machine is offline, fetch the files elsewhere (same names, compressed or not) \
-             and run `cargo xtask fetch-data {} --from DIR`, or serve them from your own mirror \
-             with `--mirror BASE_URL`.",
+             and run `neurite fetch {0} --from DIR` (or `cargo xtask fetch-data {0} --from DIR`), \
+             or serve them from your own mirror with `--mirror BASE_URL`.",
             self.dataset
         )
     }

@@ -51,7 +51,7 @@ impl Http {
             .timeout_connect(Some(Duration::from_secs(20)))
             .timeout_recv_response(Some(Duration::from_secs(60)))
             .timeout_per_read(Some(Duration::from_secs(60)))
-            .user_agent(concat!("neurite-xtask/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("neurite-datasets/", env!("CARGO_PKG_VERSION")))
             .build();
         Http {
             agent: config.into(),

@@ -4,7 +4,7 @@
 //! Everything here is plain data ([`DatasetSpec`]), so tests can build their own specs that
 //! point at a local server with their own digests.
 
-use neurite_datasets::catalog::{DatasetKind, CIFAR100_FILES, CIFAR10_FILES, MNIST_FILES};
+use crate::catalog::{DatasetKind, CIFAR100_FILES, CIFAR10_FILES, MNIST_FILES};
 
 /// How the downloaded file (the `.gz` or `.tar.gz` as served) is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
