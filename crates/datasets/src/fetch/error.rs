@@ -65,6 +65,20 @@ pub enum FetchError {
         /// What is missing or wrong.
         message: String,
     },
+    /// A `--from` archive is not the official one and `--allow-unverified` was not given.
+    #[error(
+        "{file}: not the official archive ({algorithm} {actual}, expected {expected}); import it anyway with --allow-unverified (its files' structure is still validated)"
+    )]
+    Unverified {
+        /// The archive.
+        file: String,
+        /// `MD5` or `SHA-256`.
+        algorithm: &'static str,
+        /// The official digest.
+        expected: String,
+        /// The archive's digest.
+        actual: String,
+    },
     /// A command-line value is wrong.
     #[error("{flag}: {message}")]
     Usage {
