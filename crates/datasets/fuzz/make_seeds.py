@@ -46,3 +46,42 @@ write("cifar", "cifar100-one", bytes([1, 5, 77]) + pixels)
 write("cifar", "cifar10-bad-label", bytes([0, 10]) + pixels)
 write("cifar", "cifar10-raw", bytes([7]) + pixels)
 write("cifar", "short", bytes([1, 2, 3, 4]))
+
+# Tar archives for `unpack` (raw and gzip): wanted files under batches/, an unwanted one, a
+# folder, a link and a `..` entry (both refused).
+import gzip
+import io
+import tarfile
+
+
+def tar(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, kind, payload in entries:
+            info = tarfile.TarInfo(name)
+            info.mtime = 0
+            if kind == "dir":
+                info.type = tarfile.DIRTYPE
+                t.addfile(info)
+            elif kind == "link":
+                info.type = tarfile.SYMTYPE
+                info.linkname = payload.decode()
+                t.addfile(info)
+            else:
+                info.size = len(payload)
+                t.addfile(info, io.BytesIO(payload))
+    return buf.getvalue()
+
+
+good = tar([("batches/", "dir", b""), ("batches/data_1.bin", "file", bytes(range(200))),
+            ("batches/meta.txt", "file", b"cat\ndog\n"), ("readme.html", "file", b"<html/>")])
+write("unpack", "good.tar", good)
+write("unpack", "good.tar.gz", gzip.compress(good, mtime=0))
+write("unpack", "link.tar", tar([("batches/l", "link", b"/etc/passwd")]))
+write("unpack", "dotdot.tar", tar([("batches/../../x", "file", b"x")]))
+write("unpack", "big.tar", tar([("batches/big.bin", "file", bytes(70000))]))
+
+# Content-Range header values.
+for i, v in enumerate(["bytes 100-199/200", "bytes 5-9/*", "bytes 0-0/1", "items 1-2/3",
+                       "bytes 500-10/1000", "bytes  7 - 8 / 9 ", "bytes 18446744073709551614-18446744073709551614/18446744073709551615"]):
+    write("content_range", "seed%d" % i, v.encode())

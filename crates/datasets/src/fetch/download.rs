@@ -232,16 +232,22 @@ impl Http {
     }
 }
 
-/// Parses `bytes START-END/TOTAL` (TOTAL may be `*`) into the start and the total.
+/// Parses `bytes START-END/TOTAL` (TOTAL may be `*`) into the start and the total; `None`
+/// unless `START <= END` and, with a known total, `END < TOTAL`.
 pub fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
-    let (start, _end) = range.split_once('-')?;
+    let (start, end) = range.split_once('-')?;
+    let number = |t: &str| -> Option<u64> {
+        let t = t.trim();
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let (start, end) = (number(start)?, number(end)?);
     let total = match total.trim() {
         "*" => None,
-        t => Some(t.parse().ok()?),
+        t => Some(number(t)?),
     };
-    Some((start.trim().parse().ok()?, total))
+    (start <= end && total.is_none_or(|t| end < t)).then_some((start, total))
 }
 
 /// A one-line description of a request failure.
@@ -261,5 +267,10 @@ mod tests {
         assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
+        // Ranges that cannot be: start after end, end at or past the total, signs.
+        assert_eq!(parse_content_range("bytes 500-10/1000"), None);
+        assert_eq!(parse_content_range("bytes 5-100/100"), None);
+        assert_eq!(parse_content_range("bytes +5-9/100"), None);
+        assert_eq!(parse_content_range("bytes 5-/100"), None);
     }
 }

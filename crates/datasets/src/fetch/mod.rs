@@ -45,9 +45,10 @@ use crate::catalog::DatasetKind;
 use crate::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
 
 pub use api::{fetch, load_or_fetch, load_or_fetch_with, FetchOptions};
-pub use download::{DownloadError, Http};
+pub use download::{parse_content_range, DownloadError, Http};
 pub use error::{FetchError, OfflineReport};
 pub use sources::{DatasetSpec, Unpack};
+pub use unpack::extract_tar_from;
 
 use error::IoContext;
 use install::{install_archive, install_file};
