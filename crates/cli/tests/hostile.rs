@@ -319,12 +319,11 @@ fn images_too_big_to_draw() {
 // ---------------------------------------------------------------------------------------
 // Weights files and model metadata
 
-/// A safetensors file from (name, dtype, shape, data_offsets) entries and raw data bytes.
-fn safetensors(
-    entries: &[(&str, &str, Vec<u64>, [u64; 2])],
-    metadata: Option<serde_json::Value>,
-    data: &[u8],
-) -> Vec<u8> {
+/// One header entry: name, dtype, shape, data_offsets.
+type Entry = (&'static str, &'static str, Vec<u64>, [u64; 2]);
+
+/// A safetensors file from header entries and raw data bytes.
+fn safetensors(entries: &[Entry], metadata: Option<serde_json::Value>, data: &[u8]) -> Vec<u8> {
     let mut header = serde_json::Map::new();
     if let Some(m) = metadata {
         header.insert("__metadata__".into(), m);
