@@ -289,7 +289,7 @@ pub(super) fn read_tensor(path: &Path, name: &str, entry: &TensorEntry, src: &mu
         Dtype::BF16 => |b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16),
         _ => |b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32,
     };
-    let mut buf = vec![0u8; (1 << 16) * size];
+    let mut buf = vec![0u8; entry.len.min((1 << 16) * size as u64) as usize];
     let mut offset = 0u64;
     while offset < entry.len {
         let chunk = (entry.len - offset).min(buf.len() as u64) as usize;
