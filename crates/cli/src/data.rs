@@ -8,7 +8,6 @@ use neurite_datasets::data_dir::resolve_data_dir;
 use neurite_datasets::{mnist, Dataset, DatasetError};
 
 use crate::error::{CliError, CliResult};
-use crate::output::outln;
 
 /// A loaded data set and where it came from.
 pub struct Opened {
@@ -26,9 +25,10 @@ impl Opened {
 }
 
 /// Opens `kind` from the data directory (`--data-dir`, else `NEURITE_DATA_DIR`, else the
-/// per-user default). MNIST without files falls back to the embedded sample and says so on
-/// stderr when `announce` is set; other sets without files are an error with the fetch hint.
-pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>, announce: bool) -> CliResult<Opened> {
+/// per-user default). MNIST with none of its files falls back to the embedded sample and
+/// always says so on stderr; a partial or damaged set, and any other set without files, is
+/// an error naming the file.
+pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>) -> CliResult<Opened> {
     let (dir, _) = resolve_data_dir(data_dir);
     if kind == DatasetKind::Mnist {
         let (data, source) = mnist::load_or_embedded(&dir).map_err(describe)?;
@@ -38,12 +38,10 @@ pub fn open(kind: DatasetKind, data_dir: Option<&std::path::Path>, announce: boo
                 files: Some(path),
             },
             mnist::MnistSource::Embedded => {
-                if announce {
-                    outln!(
-                        "note: no MNIST files in {}; {source}",
-                        dir.join(kind.subdir()).display()
-                    )?;
-                }
+                eprintln!(
+                    "note: no MNIST files in {}; {source}",
+                    dir.join(kind.subdir()).display()
+                );
                 Opened { data, files: None }
             }
         });

@@ -6,6 +6,8 @@ use std::path::Path;
 use neurite_datasets::catalog::DatasetKind;
 use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::serialize;
+use neurite_nn::{Module, Sequential};
+use neurite_tensor::seeded_rng;
 
 use crate::cli::{ModelArgs, ModelName};
 use crate::error::{CliError, CliResult};
@@ -42,7 +44,19 @@ pub fn spec_for_file(
     args: &ModelArgs,
     fallback: DatasetKind,
 ) -> CliResult<(ModelSpec, Option<DatasetKind>)> {
-    let metadata = serialize::read_metadata(weights).map_err(|e| CliError::new(e.to_string()))?;
+    let header = serialize::read_header(weights).map_err(|e| CliError::new(e.to_string()))?;
+    let (spec, recorded) = spec_from_header(weights, &header.metadata, args, fallback)?;
+    check_tensors(weights, &spec, &header)?;
+    Ok((spec, recorded))
+}
+
+/// The architecture named by a file's metadata, else by `--model/--hidden`.
+fn spec_from_header(
+    weights: &Path,
+    metadata: &serialize::Metadata,
+    args: &ModelArgs,
+    fallback: DatasetKind,
+) -> CliResult<(ModelSpec, Option<DatasetKind>)> {
     let recorded = metadata.get(DATASET_KEY).and_then(|d| d.parse::<DatasetKind>().ok());
     if args.model.is_none() {
         if let Some(text) = metadata.get(METADATA_KEY) {
@@ -61,6 +75,63 @@ pub fn spec_for_file(
     let (shape, classes) = shape_of(kind);
     let model = args.model.unwrap_or(ModelName::Mlp);
     Ok((spec_from_args(model, args.hidden.as_deref(), shape, classes)?, recorded))
+}
+
+/// Checks that the tensors of `spec` are exactly those of the file (names and shapes), before
+/// anything is allocated for the model: metadata must not size memory the file does not hold.
+fn check_tensors(weights: &Path, spec: &ModelSpec, header: &serialize::FileHeader) -> CliResult {
+    let wanted = spec.parameter_shapes();
+    for (name, shape) in &wanted {
+        match header.tensors.get(name) {
+            None => {
+                return Err(CliError::new(format!(
+                    "{}: the architecture {spec} needs tensor `{name}` of shape {shape:?}, which the file lacks",
+                    weights.display()
+                )))
+            }
+            Some(t) if &t.shape != shape => {
+                return Err(CliError::new(format!(
+                "{}: the architecture {spec} needs tensor `{name}` of shape {shape:?}, but the file's has shape {:?}",
+                weights.display(),
+                t.shape
+            )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = header.tensors.keys().find(|n| !wanted.iter().any(|(w, _)| w == *n)) {
+        return Err(CliError::new(format!(
+            "{}: tensor `{extra}` is not part of the architecture {spec}",
+            weights.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Builds `spec` and loads `weights` into it (whose tensors [`spec_for_file`] has checked).
+///
+/// The model's initial weights and the decoded file both take memory, so that much is asked
+/// for first, fallibly: a model too big for this machine is an error, not an abort.
+pub fn load_model(spec: &ModelSpec, weights: &Path) -> CliResult<Sequential> {
+    let values: u64 = spec
+        .parameter_shapes()
+        .iter()
+        .map(|(_, s)| s.iter().map(|&d| d as u64).product::<u64>())
+        .sum();
+    let bytes = values.saturating_mul(2 * 4);
+    let mut probe: Vec<u8> = Vec::new();
+    if usize::try_from(bytes).map_or(true, |b| probe.try_reserve_exact(b).is_err()) {
+        return Err(CliError::new(format!(
+            "{}: the model has {values} parameters and needs {:.1} GB of memory to load, which cannot be allocated",
+            weights.display(),
+            bytes as f64 / 1e9
+        )));
+    }
+    drop(probe);
+    let mut model = spec.build(&mut seeded_rng(0));
+    serialize::load_into(&mut model, weights).map_err(|e| CliError::new(e.to_string()))?;
+    model.set_training(false);
+    Ok(model)
 }
 
 /// Image shape `[C, H, W]` and class count of a data set, without opening it.

@@ -23,11 +23,16 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
-/// Asserts a failure with `code`, exactly one line on stderr containing every `needle`, and
-/// no panic or backtrace.
+/// Asserts a failure with `code`, exactly one error line on stderr containing every `needle`
+/// (besides the `note:` that the embedded sample is in use), and no panic or backtrace.
 fn assert_fails(o: &Output, code: i32, needles: &[&str]) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    let err: String = err
+        .lines()
+        .filter(|l| !l.starts_with("note: "))
+        .collect::<Vec<_>>()
+        .join("\n");
     assert_eq!(err.trim_end().lines().count(), 1, "expected one line, got: {err}");
     assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
     for n in needles {
@@ -54,6 +59,8 @@ fn info_prints_the_lesson_shapes_from_the_embedded_sample() {
         out.contains("embedded sample") && out.contains("run `neurite fetch mnist` or `cargo xtask fetch-data mnist`"),
         "{out}"
     );
+    // The fallback is always said on stderr too.
+    assert!(stderr(&o).starts_with("note: no MNIST files in "), "{}", stderr(&o));
     // Per-class counts of the real sample add up to the split sizes.
     let train_total: usize = out
         .lines()

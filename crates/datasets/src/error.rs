@@ -153,6 +153,22 @@ pub enum DatasetError {
         /// Its item count.
         labels: usize,
     },
+    /// The train and test images of a set have different shapes.
+    #[error(
+        "{} holds images of shape {train_shape:?} but {} holds images of shape {test_shape:?}: train and test images must have the same shape",
+        .train_path.display(),
+        .test_path.display()
+    )]
+    SplitShapes {
+        /// The training images file.
+        train_path: PathBuf,
+        /// Its image shape `[C, H, W]`.
+        train_shape: [usize; 3],
+        /// The test images file.
+        test_path: PathBuf,
+        /// Its image shape `[C, H, W]`.
+        test_shape: [usize; 3],
+    },
     /// A label is not below the number of classes.
     #[error("{}: label {label} of item {index} is out of range (expected < {classes})", .path.display())]
     LabelOutOfRange {

@@ -59,6 +59,7 @@ pub mod fetch;
 pub mod idx;
 pub mod image_set;
 pub mod mmap_file;
+mod mmap_guard;
 pub mod mnist;
 mod prefetch;
 

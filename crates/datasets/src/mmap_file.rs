@@ -4,6 +4,9 @@
 //!
 //! [`map_file`] checks the path before mapping: a missing path, a directory or an empty file is
 //! a typed error, and an empty file is never handed to `mmap` (which rejects zero lengths).
+//! A mapped file must not change while it is loaded; if another process truncates it, the
+//! next read of a lost page ends the program with a one-line error naming the file (see
+//! `mmap_guard`) instead of a silent `SIGBUS`.
 
 use std::fmt;
 use std::fs::File;
@@ -15,9 +18,16 @@ use memmap2::Mmap;
 
 use crate::catalog::DatasetKind;
 use crate::error::{DatasetError, FormatError, Result};
+use crate::mmap_guard::Registration;
+
+/// A map and its registration with the fault handler (dropped first, before the unmap).
+struct Mapped {
+    _registration: Registration,
+    map: Mmap,
+}
 
 enum Backing {
-    Mapped(Mmap),
+    Mapped(Mapped),
     Static(&'static [u8]),
     Owned(Vec<u8>),
 }
@@ -25,7 +35,7 @@ enum Backing {
 impl Backing {
     fn bytes(&self) -> &[u8] {
         match self {
-            Backing::Mapped(m) => m,
+            Backing::Mapped(m) => &m.map,
             Backing::Static(s) => s,
             Backing::Owned(v) => v,
         }
@@ -117,16 +127,21 @@ pub fn map_file(path: &Path, dataset: Option<DatasetKind>) -> Result<SharedBytes
     }
     let file = File::open(path).map_err(io)?;
     // SAFETY: the map is read-only and private to this process. The data files are treated as
-    // immutable inputs; if another process truncates or rewrites one while it is mapped, reads
-    // may see changed bytes or fault, which is the documented limit of memory-mapped loading.
-    // Every length used to index the map is validated against the map's own length first.
+    // immutable inputs; if another process truncates one while it is mapped, a read faults and
+    // `mmap_guard` ends the program with a message naming the file (the documented rule: data
+    // files must not change while they are loaded). Every length used to index the map is
+    // validated against the map's own length first.
     let map = unsafe { Mmap::map(&file) }.map_err(io)?;
     if map.is_empty() {
         // The file shrank to nothing between `metadata` and `map`.
         return Err(DatasetError::format(path, FormatError::Empty));
     }
+    let registration = Registration::new(map.as_ptr(), map.len(), path);
     Ok(SharedBytes {
-        backing: Arc::new(Backing::Mapped(map)),
+        backing: Arc::new(Backing::Mapped(Mapped {
+            _registration: registration,
+            map,
+        })),
     })
 }
 

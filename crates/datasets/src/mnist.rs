@@ -75,18 +75,28 @@ pub(crate) fn load_family(kind: DatasetKind, data_dir: &Path) -> Result<Dataset>
     };
     let open = |name: &str| IdxFile::open_for(&dir.join(name), Some(kind));
     let [train_x, train_y, test_x, test_y] = MNIST_FILES;
+    let (train_images, test_images) = (open(train_x)?, open(test_x)?);
     let train = image_set_from_idx(
         &format!("{} train", kind.display_name()),
-        &open(train_x)?,
+        &train_images,
         &open(train_y)?,
         classes,
     )?;
     let test = image_set_from_idx(
         &format!("{} test", kind.display_name()),
-        &open(test_x)?,
+        &test_images,
         &open(test_y)?,
         classes,
     )?;
+    // A model built for one shape would fail on the other at the first evaluation.
+    if train.image_shape() != test.image_shape() {
+        return Err(DatasetError::SplitShapes {
+            train_path: train_images.path().to_path_buf(),
+            train_shape: train.image_shape(),
+            test_path: test_images.path().to_path_buf(),
+            test_shape: test.image_shape(),
+        });
+    }
     Ok(Dataset { kind, train, test })
 }
 
@@ -145,17 +155,25 @@ pub fn files_present(data_dir: impl AsRef<Path>) -> bool {
     MNIST_FILES.iter().all(|f| is_file(&dir.join(f)))
 }
 
-/// Loads MNIST from `<data_dir>/mnist/` when all four files are there, else the embedded
-/// sample; says which one it used.
+/// Whether any of the four MNIST names exists in `<data_dir>/mnist/`, as anything (a file, a
+/// directory, a dangling link).
+fn any_file_exists(data_dir: &Path) -> bool {
+    let dir = data_dir.join(DatasetKind::Mnist.subdir());
+    MNIST_FILES.iter().any(|f| dir.join(f).symlink_metadata().is_ok())
+}
+
+/// Loads MNIST from `<data_dir>/mnist/`, or the embedded sample when none of the four files
+/// exists there; says which one it used.
 ///
-/// Files that are present but damaged are an error, never silently replaced by the sample.
+/// A partial or damaged set (one file missing, a directory in a file's place, a malformed
+/// file) is an error naming the file, never silently replaced by the sample.
 ///
 /// # Errors
-/// A [`DatasetError`] for malformed files, or [`DatasetError::Missing`] when the files are
-/// absent and the crate was built without the `embedded-mnist` feature.
+/// A [`DatasetError`] naming the missing or malformed file, or [`DatasetError::Missing`] when
+/// no file exists and the crate was built without the `embedded-mnist` feature.
 pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSource)> {
     let data_dir = data_dir.as_ref();
-    if files_present(data_dir) || !crate::embedded::is_available() {
+    if any_file_exists(data_dir) || !crate::embedded::is_available() {
         let data = load(data_dir)?;
         Ok((data, MnistSource::Files(data_dir.join(DatasetKind::Mnist.subdir()))))
     } else {

@@ -150,16 +150,68 @@ fn load_or_embedded_prefers_the_files_and_says_which_it_used() {
         .contains("run `neurite fetch mnist` or `cargo xtask fetch-data mnist`"));
     assert_eq!(data.train.len(), 10_000);
 
-    // Three of four files: still the sample.
-    common::write_mnist_dir(dir.path(), "mnist", 6, 4);
-    std::fs::remove_file(dir.path().join("mnist").join(MNIST_FILES[3])).unwrap();
-    assert!(!mnist::files_present(dir.path()));
+    // An empty folder: still the sample.
+    std::fs::create_dir_all(dir.path().join("mnist")).unwrap();
     assert!(mnist::load_or_embedded(dir.path()).unwrap().1.is_embedded());
+
+    // Three of four files: an error naming the missing one, never the sample.
+    common::write_mnist_dir(dir.path(), "mnist", 6, 4);
+    let labels = dir.path().join("mnist").join(MNIST_FILES[3]);
+    std::fs::remove_file(&labels).unwrap();
+    assert!(!mnist::files_present(dir.path()));
+    let err = mnist::load_or_embedded(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, neurite_datasets::DatasetError::Missing { path, .. } if *path == labels),
+        "{err}"
+    );
+
+    // An image file that is a directory: an error naming it.
+    common::write_mnist_dir(dir.path(), "mnist", 6, 4);
+    let images = dir.path().join("mnist").join(MNIST_FILES[0]);
+    std::fs::remove_file(&images).unwrap();
+    std::fs::create_dir(&images).unwrap();
+    let err = mnist::load_or_embedded(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, neurite_datasets::DatasetError::NotAFile { path } if *path == images),
+        "{err}"
+    );
+    std::fs::remove_dir(&images).unwrap();
+
+    // Only one file left (the others deleted): still an error, not the sample.
+    for name in &MNIST_FILES[1..] {
+        let _ = std::fs::remove_file(dir.path().join("mnist").join(name));
+    }
+    common::write_mnist_pair(&dir.path().join("mnist"), MNIST_FILES[0], "unused-labels", 6, 28, 28);
+    assert!(mnist::load_or_embedded(dir.path()).is_err());
 
     common::write_mnist_dir(dir.path(), "mnist", 6, 4);
     let (data, source) = mnist::load_or_embedded(dir.path()).unwrap();
     assert_eq!(source, neurite_datasets::MnistSource::Files(dir.path().join("mnist")));
     assert_eq!(data.train.len(), 6);
+}
+
+#[test]
+fn train_and_test_images_of_different_shapes_are_refused_at_load() {
+    // 28x28 train against 14x56 test (the same 784 pixels): a model built for one would fail
+    // on the other at the first evaluation.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("mnist");
+    std::fs::create_dir_all(&sub).unwrap();
+    common::write_mnist_pair(&sub, MNIST_FILES[0], MNIST_FILES[1], 6, 28, 28);
+    common::write_mnist_pair(&sub, MNIST_FILES[2], MNIST_FILES[3], 4, 14, 56);
+    let err = mnist::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, neurite_datasets::DatasetError::SplitShapes { .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(MNIST_FILES[0])
+            && text.contains(MNIST_FILES[2])
+            && text.contains("[1, 14, 56]")
+            && text.contains("[1, 28, 28]"),
+        "{text}"
+    );
 }
 
 #[cfg(not(feature = "embedded-mnist"))]

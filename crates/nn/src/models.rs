@@ -29,10 +29,14 @@ use neurite_tensor::TensorRng;
 use crate::layers::conv::{Conv2d, Conv2dConfig};
 use crate::layers::flatten::Flatten;
 use crate::layers::pool::MaxPool2d;
+use crate::serialize::MAX_TENSOR_VALUES;
 use crate::{Linear, ReLU, Sequential};
 
 /// The metadata key under which a saved model records its [`ModelSpec::to_metadata`] string.
 pub const METADATA_KEY: &str = "neurite.architecture";
+
+/// The most hidden layers an MLP spec may have (metadata asking for more is refused).
+pub const MAX_HIDDEN_LAYERS: usize = 1024;
 
 /// One of the benchmark architectures, with its input shape and class count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -87,6 +91,17 @@ pub enum ModelSpecError {
         model: String,
         /// The sizes given.
         hidden: Vec<usize>,
+    },
+    /// A parameter would hold more than [`MAX_TENSOR_VALUES`] values (or its size overflows).
+    #[error(
+        "parameter `{param}` would have shape {shape:?}, more than the {} values a tensor may hold",
+        MAX_TENSOR_VALUES
+    )]
+    TooLarge {
+        /// The parameter's `state_dict` name.
+        param: String,
+        /// Its shape.
+        shape: Vec<usize>,
     },
     /// The class count is zero.
     #[error("a model needs at least one class")]
@@ -167,13 +182,16 @@ impl ModelSpec {
             "mlp" | "mlp-wide" => {
                 let default: &[usize] = if name == "mlp" { &[128] } else { &[512, 512] };
                 let hidden = hidden.unwrap_or(default).to_vec();
-                if hidden.is_empty() || hidden.contains(&0) {
+                if hidden.is_empty() || hidden.contains(&0) || hidden.len() > MAX_HIDDEN_LAYERS {
                     return Err(ModelSpecError::BadHidden {
                         model: name.clone(),
                         hidden,
                     });
                 }
-                let features: usize = input.iter().product();
+                let features = input
+                    .iter()
+                    .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+                    .unwrap_or(usize::MAX);
                 if input.is_empty() || features == 0 {
                     return Err(bad_input("an MLP needs a non-empty input"));
                 }
@@ -207,6 +225,14 @@ impl ModelSpec {
             }
             _ => return Err(ModelSpecError::UnknownModel(name)),
         };
+        if let Some((param, shape)) = spec.parameter_shapes().into_iter().find(|(_, shape)| {
+            shape
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+                .is_none_or(|n| n > MAX_TENSOR_VALUES)
+        }) {
+            return Err(ModelSpecError::TooLarge { param, shape });
+        }
         Ok(spec)
     }
 
@@ -243,8 +269,11 @@ impl ModelSpec {
     pub fn flat_features(&self) -> usize {
         match self {
             ModelSpec::Mlp { input, .. } => *input,
-            ModelSpec::MnistCnn { input: [_, h, w], .. } => 64 * (h.saturating_sub(4) / 2) * (w.saturating_sub(4) / 2),
-            ModelSpec::CifarCnn { input: [_, h, w], .. } => 64 * (h / 2 / 2) * (w / 2 / 2),
+            // Saturating: an absurd input saturates, and `from_name` refuses the layer it sizes.
+            ModelSpec::MnistCnn { input: [_, h, w], .. } => 64usize
+                .saturating_mul(h.saturating_sub(4) / 2)
+                .saturating_mul(w.saturating_sub(4) / 2),
+            ModelSpec::CifarCnn { input: [_, h, w], .. } => 64usize.saturating_mul(h / 2 / 2).saturating_mul(w / 2 / 2),
         }
     }
 

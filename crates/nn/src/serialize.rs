@@ -48,22 +48,22 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn};
 use neurite_tensor::Tensor;
-use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::tensor::{Dtype, SafeTensorError, View};
 use thiserror::Error;
 
 use crate::module::Module;
 
+mod header;
+
+use header::{check_dtype, parse_header, read_tensor, FileSource, Source};
+pub use header::{FileHeader, TensorEntry, MAX_TENSOR_VALUES};
+
 /// String metadata stored in a file's `__metadata__` header entry.
 pub type Metadata = HashMap<String, String>;
-
-/// Headers above this size are not safetensors files (the format's own limit).
-const MAX_HEADER: u64 = 100_000_000;
 
 /// Why a model could not be saved or loaded. Every variant names the file.
 #[derive(Debug, Error)]
@@ -95,7 +95,7 @@ pub enum SerializeError {
         /// The file's length.
         actual: u64,
     },
-    /// The header is inconsistent (bad offsets, sizes that do not match shapes, ...).
+    /// The safetensors writer refused the tensors.
     #[error("{}: invalid safetensors file: {source}", path.display())]
     Format {
         /// The file.
@@ -103,6 +103,51 @@ pub enum SerializeError {
         /// The safetensors crate's error.
         #[source]
         source: SafeTensorError,
+    },
+    /// A tensor's header entry is inconsistent (unknown data type, byte range that does not
+    /// match its shape, offsets that overflow, ...).
+    #[error("{}: invalid safetensors file: tensor `{name}`: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor's declared shape holds more values than neurite reads into one tensor.
+    #[error("{}: tensor `{name}` declares shape {shape:?}, more than the {limit} values neurite reads into one tensor", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The declared shape.
+        shape: Vec<u64>,
+        /// The bound ([`MAX_TENSOR_VALUES`]).
+        limit: u64,
+    },
+    /// A tensor holds a NaN or an infinity (a diverged training run saved?).
+    #[error("{}: tensor `{name}` holds the non-finite value {value} (at flat index {index}); refusing to load it", path.display())]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// Flat index of the first bad value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// Memory for a tensor's values could not be allocated.
+    #[error("{}: cannot allocate {bytes} bytes for tensor `{name}`", path.display())]
+    OutOfMemory {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// Bytes asked for.
+        bytes: u64,
     },
     /// The model has a tensor the file lacks.
     #[error("{}: tensor `{name}` (shape {shape:?}) is missing from the file", path.display())]
@@ -246,113 +291,138 @@ fn with_sorted_metadata(bytes: Vec<u8>) -> Vec<u8> {
 /// Loads the tensors in `path` into `module`'s parameters and buffers, matched by name, and
 /// returns the file's metadata.
 ///
-/// Everything is checked before anything is changed: on error the module is untouched.
+/// The header is read and checked first (see [`read_header`]), then the names, shapes and
+/// data types against the module, and only then is each tensor read, converted and checked to
+/// be finite. The file is never read whole. Everything is checked before anything is changed:
+/// on error the module is untouched.
 ///
 /// # Errors
 /// A [`SerializeError`] naming the file (and the tensor, where one is at fault) when the file
 /// cannot be read, is not a safetensors file, is truncated, lacks one of the module's tensors,
-/// has one the module lacks, or has a tensor of the wrong shape or an unsupported data type.
+/// has one the module lacks, or has a tensor of the wrong shape, an unsupported data type or a
+/// NaN or infinite value.
 pub fn load_into(module: &mut dyn Module, path: impl AsRef<Path>) -> Result<Metadata> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let file = parse(path, &bytes)?;
+    load_into_from(module, path, &mut FileSource::open(path)?)
+}
+
+/// [`load_into`] from the bytes of a safetensors file already in memory; `name` names them in
+/// errors.
+///
+/// # Errors
+/// As [`load_into`].
+pub fn load_into_bytes(module: &mut dyn Module, bytes: &[u8], name: impl AsRef<Path>) -> Result<Metadata> {
+    load_into_from(module, name.as_ref(), &mut { bytes })
+}
+
+fn load_into_from(module: &mut dyn Module, path: &Path, src: &mut dyn Source) -> Result<Metadata> {
+    let header = parse_header(path, src)?;
     let mut expected = module.named_parameters();
     expected.extend(module.named_buffers());
-    let mut values = Vec::with_capacity(expected.len());
+    let mut entries = Vec::with_capacity(expected.len());
     for (name, tensor) in &expected {
         let shape = tensor.shape();
-        let view = match file.tensor(name) {
-            Ok(view) => view,
-            Err(_) => {
-                return Err(SerializeError::MissingTensor {
-                    path: path.to_path_buf(),
-                    name: name.clone(),
-                    shape,
-                })
-            }
+        let Some(entry) = header.tensors.get(name) else {
+            return Err(SerializeError::MissingTensor {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                shape,
+            });
         };
-        if view.shape() != shape.as_slice() {
+        if entry.shape != shape {
             return Err(SerializeError::ShapeMismatch {
                 path: path.to_path_buf(),
                 name: name.clone(),
                 expected: shape,
-                found: view.shape().to_vec(),
+                found: entry.shape.clone(),
             });
         }
-        values.push(to_array(path, name, view.dtype(), view.shape(), view.data())?);
+        check_dtype(path, name, entry.dtype)?;
+        entries.push(entry);
     }
     let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-    let mut names = file.names();
-    names.sort_unstable();
-    if let Some(extra) = names.into_iter().find(|n| !known.contains(n)) {
+    if let Some(extra) = header.tensors.keys().find(|n| !known.contains(n.as_str())) {
         return Err(SerializeError::UnexpectedTensor {
             path: path.to_path_buf(),
-            name: extra.to_string(),
+            name: extra.clone(),
         });
+    }
+    let mut values = Vec::with_capacity(expected.len());
+    for ((name, _), entry) in expected.iter().zip(entries) {
+        values.push(read_tensor(path, name, entry, src)?);
     }
     for ((_, tensor), value) in expected.iter().zip(values) {
         tensor.set_data(value);
     }
-    header_metadata(path, &bytes)
+    Ok(header.metadata)
 }
 
 /// Reads every tensor in `path` (as f32 constants) with the file's metadata, like
-/// `safetensors.torch.load_file`.
+/// `safetensors.torch.load_file`, one tensor at a time.
 ///
 /// # Errors
 /// As [`load_into`], except that names are not checked against a model.
 pub fn load_state_dict(path: impl AsRef<Path>) -> Result<(BTreeMap<String, Tensor>, Metadata)> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let file = parse(path, &bytes)?;
-    let mut out = BTreeMap::new();
-    for (name, view) in file.tensors() {
-        let value = to_array(path, &name, view.dtype(), view.shape(), view.data())?;
-        out.insert(name, Tensor::from_array(value));
+    load_state_dict_from(path, &mut FileSource::open(path)?)
+}
+
+/// [`load_state_dict`] from the bytes of a safetensors file already in memory; `name` names
+/// them in errors.
+///
+/// # Errors
+/// As [`load_state_dict`].
+pub fn load_state_dict_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<(BTreeMap<String, Tensor>, Metadata)> {
+    load_state_dict_from(name.as_ref(), &mut { bytes })
+}
+
+fn load_state_dict_from(path: &Path, src: &mut dyn Source) -> Result<(BTreeMap<String, Tensor>, Metadata)> {
+    let header = parse_header(path, src)?;
+    for (name, entry) in &header.tensors {
+        check_dtype(path, name, entry.dtype)?;
     }
-    Ok((out, header_metadata(path, &bytes)?))
+    let mut out = BTreeMap::new();
+    for (name, entry) in &header.tensors {
+        let value = read_tensor(path, name, entry, src)?;
+        out.insert(name.clone(), Tensor::from_array(value));
+    }
+    Ok((out, header.metadata))
 }
 
 /// Reads only the header of `path` and returns its metadata (empty when it has none); cheap
 /// even for large files, so a command-line tool can rebuild the architecture before loading.
 ///
 /// # Errors
-/// [`SerializeError::Io`], [`SerializeError::NotSafetensors`] or
-/// [`SerializeError::Truncated`] when the header cannot be read.
+/// As [`read_header`].
 pub fn read_metadata(path: impl AsRef<Path>) -> Result<Metadata> {
+    Ok(read_header(path)?.metadata)
+}
+
+/// Reads and checks only the header of `path`: the metadata and every tensor's name, data
+/// type and shape, each tensor's byte range checked against its shape and the file's length
+/// with checked arithmetic, and shapes bounded by [`MAX_TENSOR_VALUES`]. No tensor data is
+/// read, so a caller can compare shapes before allocating anything.
+///
+/// # Errors
+/// [`SerializeError::Io`], [`SerializeError::NotSafetensors`], [`SerializeError::Truncated`],
+/// [`SerializeError::Invalid`] or [`SerializeError::TooLarge`].
+pub fn read_header(path: impl AsRef<Path>) -> Result<FileHeader> {
     let path = path.as_ref();
-    let io = |source| SerializeError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
-    let mut len_bytes = [0u8; 8];
-    if file_len < 8 {
-        return Err(SerializeError::NotSafetensors {
-            path: path.to_path_buf(),
-            reason: format!("{file_len} bytes, shorter than the 8-byte header length"),
-        });
-    }
-    file.read_exact(&mut len_bytes).map_err(io)?;
-    let n = header_len(path, u64::from_le_bytes(len_bytes), file_len)?;
-    let mut header = vec![0u8; n];
-    file.read_exact(&mut header).map_err(io)?;
-    let header = Header::parse(path, &header)?;
-    header.check_length(path, n, file_len)?;
-    Ok(header.metadata)
+    parse_header(path, &mut FileSource::open(path)?)
+}
+
+/// [`read_header`] of the bytes of a safetensors file already in memory; `name` names them
+/// in errors.
+///
+/// # Errors
+/// As [`read_header`].
+pub fn read_header_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<FileHeader> {
+    parse_header(name.as_ref(), &mut { bytes })
 }
 
 /// Whether a buffer holds an integer count that PyTorch stores as int64.
-fn is_count_buffer(name: &str) -> bool {
+pub(crate) fn is_count_buffer(name: &str) -> bool {
     name == "num_batches_tracked" || name.ends_with(".num_batches_tracked")
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| SerializeError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -386,136 +456,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Validates the framing (header length, JSON header, total length) with precise errors,
-/// then hands the buffer to the safetensors crate.
-fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
-    let file_len = bytes.len() as u64;
-    if bytes.len() < 8 {
-        return Err(SerializeError::NotSafetensors {
-            path: path.to_path_buf(),
-            reason: format!("{file_len} bytes, shorter than the 8-byte header length"),
-        });
-    }
-    let n = header_len(
-        path,
-        u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")),
-        file_len,
-    )?;
-    let header = Header::parse(path, &bytes[8..8 + n])?;
-    header.check_length(path, n, file_len)?;
-    SafeTensors::deserialize(bytes).map_err(|source| SerializeError::Format {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn header_metadata(path: &Path, bytes: &[u8]) -> Result<Metadata> {
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("checked by parse")) as usize;
-    Ok(Header::parse(path, &bytes[8..8 + n])?.metadata)
-}
-
-fn header_len(path: &Path, n: u64, file_len: u64) -> Result<usize> {
-    if !(2..=MAX_HEADER).contains(&n) {
-        return Err(SerializeError::NotSafetensors {
-            path: path.to_path_buf(),
-            reason: format!("implausible header length {n}"),
-        });
-    }
-    if 8 + n > file_len {
-        return Err(SerializeError::Truncated {
-            path: path.to_path_buf(),
-            expected: 8 + n,
-            actual: file_len,
-        });
-    }
-    Ok(n as usize)
-}
-
-/// The parts of the JSON header neurite needs before the safetensors crate takes over.
-struct Header {
-    metadata: Metadata,
-    /// Bytes of tensor data the header describes (the largest end offset).
-    data_len: u64,
-}
-
-impl Header {
-    fn parse(path: &Path, header: &[u8]) -> Result<Header> {
-        let bad = |reason: String| SerializeError::NotSafetensors {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let text = std::str::from_utf8(header).map_err(|_| bad("the header is not UTF-8".into()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("the header is not JSON: {e}")))?;
-        let serde_json::Value::Object(entries) = json else {
-            return Err(bad("the header is not a JSON object".into()));
-        };
-        let mut metadata = Metadata::new();
-        let mut data_len = 0u64;
-        for (key, value) in &entries {
-            if key == "__metadata__" {
-                let serde_json::Value::Object(meta) = value else {
-                    return Err(bad("`__metadata__` is not a JSON object".into()));
-                };
-                for (k, v) in meta {
-                    let serde_json::Value::String(v) = v else {
-                        return Err(bad(format!("metadata value `{k}` is not a string")));
-                    };
-                    metadata.insert(k.clone(), v.clone());
-                }
-                continue;
-            }
-            let end = value
-                .get("data_offsets")
-                .and_then(|o| o.get(1))
-                .and_then(serde_json::Value::as_u64);
-            match end {
-                Some(end) => data_len = data_len.max(end),
-                None => return Err(bad(format!("tensor `{key}` has no valid `data_offsets`"))),
-            }
-        }
-        Ok(Header { metadata, data_len })
-    }
-
-    fn check_length(&self, path: &Path, header_len: usize, file_len: u64) -> Result<()> {
-        let expected = 8 + header_len as u64 + self.data_len;
-        if file_len < expected {
-            return Err(SerializeError::Truncated {
-                path: path.to_path_buf(),
-                expected,
-                actual: file_len,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Converts one tensor's little-endian bytes to an f32 array.
-fn to_array(path: &Path, name: &str, dtype: Dtype, shape: &[usize], data: &[u8]) -> Result<ArrayD<f32>> {
-    fn decode<const N: usize>(data: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
-        data.chunks_exact(N)
-            .map(|c| f(c.try_into().expect("chunk of N bytes")))
-            .collect()
-    }
-    let values = match dtype {
-        Dtype::F32 => decode::<4>(data, f32::from_le_bytes),
-        Dtype::F64 => decode::<8>(data, |b| f64::from_le_bytes(b) as f32),
-        Dtype::F16 => decode::<2>(data, |b| f16_to_f32(u16::from_le_bytes(b))),
-        Dtype::BF16 => decode::<2>(data, |b| f32::from_bits(u32::from(u16::from_le_bytes(b)) << 16)),
-        Dtype::I64 if is_count_buffer(name) => decode::<8>(data, |b| i64::from_le_bytes(b) as f32),
-        other => {
-            return Err(SerializeError::UnsupportedDtype {
-                path: path.to_path_buf(),
-                name: name.to_string(),
-                dtype: format!("{other:?}"),
-            })
-        }
-    };
-    Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("the safetensors crate checked sizes against shapes"))
-}
-
 /// IEEE 754 half precision to single precision (exact).
-fn f16_to_f32(h: u16) -> f32 {
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h >> 15) << 31;
     let exp = u32::from((h >> 10) & 0x1f);
     let mant = u32::from(h & 0x3ff);

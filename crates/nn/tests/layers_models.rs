@@ -158,3 +158,34 @@ fn bad_names_inputs_and_metadata_are_errors() {
         .to_string();
     assert!(msg.contains("unknown model `resnet`"), "{msg}");
 }
+
+#[test]
+fn absurd_metadata_is_refused_without_overflow_or_allocation() {
+    use neurite_nn::models::{ModelSpec, ModelSpecError};
+    let huge = usize::MAX.to_string();
+    let cases = [
+        format!(r#"{{"model":"mlp","input":[{huge},{huge}],"hidden":[8],"classes":10}}"#),
+        format!(r#"{{"model":"mlp","input":[784],"hidden":[{huge}],"classes":10}}"#),
+        r#"{"model":"mlp","input":[784],"hidden":[4000000],"classes":10}"#.to_string(),
+        format!(r#"{{"model":"mlp","input":[784],"hidden":[8],"classes":{huge}}}"#),
+        format!(r#"{{"model":"cnn","input":[1,{huge},{huge}],"classes":10}}"#),
+        format!(r#"{{"model":"cifar-cnn","input":[3,{huge},64],"classes":10}}"#),
+        r#"{"model":"cnn","input":[1,100000,100000],"classes":10}"#.to_string(),
+        format!(
+            r#"{{"model":"mlp","input":[784],"hidden":[{}],"classes":10}}"#,
+            vec!["1"; 2000].join(",")
+        ),
+    ];
+    for text in &cases {
+        let err = ModelSpec::from_metadata(text).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ModelSpecError::TooLarge { .. } | ModelSpecError::BadHidden { .. } | ModelSpecError::BadInput { .. }
+            ),
+            "{text}: {err}"
+        );
+    }
+    // The bound leaves real models alone.
+    assert!(ModelSpec::from_metadata(r#"{"model":"mlp","input":[784],"hidden":[4096,4096],"classes":10}"#).is_ok());
+}

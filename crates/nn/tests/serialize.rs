@@ -379,3 +379,133 @@ fn export_for_pytorch() {
     save_tensors(&named, &path, &HashMap::new()).unwrap();
     println!("wrote {path}");
 }
+
+/// A safetensors file from a hand-written JSON header and data bytes.
+fn hand_made(path: &Path, header: &str, data: &[u8]) {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn non_finite_weights_are_refused_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.safetensors");
+    for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf"), (f32::NEG_INFINITY, "-inf")] {
+        let w = [0.5, -1.0, bad, 2.0];
+        write_raw(
+            &path,
+            vec![
+                ("0.weight", Dtype::F32, vec![2, 2], f32_bytes(&w)),
+                ("0.bias", Dtype::F32, vec![2], f32_bytes(&[0.0, 0.0])),
+            ],
+        );
+        let err = load_err(&[2, 2], &path);
+        assert!(
+            matches!(&err, SerializeError::NonFinite { name, index: 2, .. } if name == "0.weight"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("`0.weight`") && err.to_string().contains(shown),
+            "{err}"
+        );
+        let err = load_state_dict(&path).unwrap_err();
+        assert!(
+            matches!(&err, SerializeError::NonFinite { name, .. } if name == "0.weight"),
+            "{err}"
+        );
+    }
+    // An F64 value beyond f32's range becomes infinite when converted: refused too.
+    let big: Vec<u8> = [1e300f64, 0.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_raw(
+        &path,
+        vec![
+            ("0.weight", Dtype::F32, vec![2, 2], f32_bytes(&[0.0; 4])),
+            ("0.bias", Dtype::F64, vec![2], big),
+        ],
+    );
+    assert!(matches!(load_err(&[2, 2], &path), SerializeError::NonFinite { name, .. } if name == "0.bias"));
+}
+
+#[test]
+fn absurd_shapes_and_offsets_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crafted.safetensors");
+    let cases: &[(&str, &[u8])] = &[
+        // Zero values, but a shape whose other dims overflow any allocation.
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}"#,
+            b"",
+        ),
+        // More values than neurite reads into one tensor.
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[4294967296,4],"data_offsets":[0,68719476736]}}"#,
+            b"",
+        ),
+        // A product that overflows u64.
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[18446744073709551615,3],"data_offsets":[0,12]}}"#,
+            &[0; 12],
+        ),
+        // An end offset at u64::MAX (8 + header + end overflows).
+        (
+            r#"{"0.weight":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551614,18446744073709551615]}}"#,
+            &[0; 4],
+        ),
+        // Offsets that disagree with the shape.
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,4]}}"#,
+            &[0; 16],
+        ),
+        // Offsets in the wrong order, an unknown dtype, a negative dim.
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#,
+            &[0; 8],
+        ),
+        (
+            r#"{"0.weight":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}"#,
+            &[0; 1],
+        ),
+        (
+            r#"{"0.weight":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ),
+    ];
+    for (header, data) in cases {
+        hand_made(&path, header, data);
+        let err = load_err(&[2, 2], &path);
+        assert!(
+            matches!(
+                err,
+                SerializeError::TooLarge { .. } | SerializeError::Invalid { .. } | SerializeError::Truncated { .. }
+            ),
+            "{header}: {err}"
+        );
+        assert!(read_metadata(&path).is_err(), "{header}");
+        assert!(load_state_dict(&path).is_err(), "{header}");
+    }
+}
+
+#[test]
+fn the_header_is_checked_before_any_tensor_data_is_read() {
+    // A sparse 6 GB file: the header declares one tensor the model lacks. Loading must fail
+    // on the names without reading (or allocating) the data.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.safetensors");
+    let len: u64 = 6 << 30;
+    let values = len / 4 - 64;
+    let header = format!(
+        r#"{{"other":{{"dtype":"F32","shape":[{values}],"data_offsets":[0,{}]}}}}"#,
+        values * 4
+    );
+    let mut head = (header.len() as u64).to_le_bytes().to_vec();
+    head.extend_from_slice(header.as_bytes());
+    std::fs::write(&path, &head).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(head.len() as u64 + values * 4).unwrap();
+    let err = load_err(&[2, 2], &path);
+    assert!(matches!(err, SerializeError::MissingTensor { .. }), "{err}");
+    let header = neurite_nn::serialize::read_header(&path).unwrap();
+    assert_eq!(header.tensors["other"].shape, vec![values as usize]);
+}

@@ -4,26 +4,29 @@
 use neurite_datasets::{DataLoader, Layout};
 use neurite_nn::metrics::ConfusionMatrix;
 use neurite_nn::models::ModelSpec;
-use neurite_nn::{serialize, Module};
-use neurite_tensor::{no_grad, seeded_rng};
+use neurite_nn::Module;
+use neurite_tensor::no_grad;
 use serde_json::json;
 
 use crate::cli::EvalArgs;
 use crate::data;
 use crate::error::{CliError, CliResult};
-use crate::model::spec_for_file;
+use crate::model::{load_model, spec_for_file};
 use crate::output::{out, outln};
 
 /// Runs `neurite eval`.
 pub fn run(args: &EvalArgs) -> CliResult {
     let (spec, _) = spec_for_file(&args.weights, &args.model, args.dataset)?;
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), !args.json)?;
+    // The weights first: a bad file is reported before any note about the data.
+    let mut model = load_model(&spec, &args.weights)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
-    let expected = ModelSpec::from_name(spec.name(), None, &d.image_shape(), d.num_classes()).ok();
-    if spec.classes() != d.num_classes()
-        || (expected.is_some()
-            && spec.input_shape().iter().product::<usize>() != d.image_shape().iter().product::<usize>())
-    {
+    // An MLP takes flattened images (only the count must agree); a CNN the exact shape.
+    let fits = match &spec {
+        ModelSpec::Mlp { input, .. } => *input == d.image_shape().iter().product::<usize>(),
+        ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input == d.image_shape(),
+    };
+    if spec.classes() != d.num_classes() || !fits {
         return Err(CliError::new(format!(
             "{} is a {} for input {:?} with {} classes, but {} has images {:?} with {} classes",
             args.weights.display(),
@@ -35,9 +38,6 @@ pub fn run(args: &EvalArgs) -> CliResult {
             d.num_classes()
         )));
     }
-    let mut model = spec.build(&mut seeded_rng(0));
-    serialize::load_into(&mut model, &args.weights).map_err(|e| CliError::new(e.to_string()))?;
-    model.set_training(false);
     let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
         Layout::Flat
     } else {

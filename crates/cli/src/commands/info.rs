@@ -20,7 +20,7 @@ pub fn keras_shape(kind: DatasetKind, set: &ImageSet) -> String {
 
 /// Runs `neurite info`.
 pub fn run(args: &InfoArgs) -> CliResult {
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), false)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     let name = args.dataset.display_name();
     outln!("{name} Dataset: Train - {}", keras_shape(args.dataset, &d.train))?;

@@ -5,12 +5,12 @@ use std::path::Path;
 use image::imageops::FilterType;
 use neurite_datasets::catalog::{DatasetKind, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES};
 use neurite_nn::models::ModelSpec;
-use neurite_nn::{serialize, Module};
-use neurite_tensor::{no_grad, seeded_rng, Tensor};
+use neurite_nn::Module;
+use neurite_tensor::{no_grad, Tensor};
 
 use crate::cli::PredictArgs;
 use crate::error::{CliError, CliResult};
-use crate::model::spec_for_file;
+use crate::model::{load_model, spec_for_file};
 use crate::output::outln;
 
 /// Reads an image and converts it to the model's input: `[C, H, W]` values in [0, 1].
@@ -29,6 +29,14 @@ pub fn load_image(path: &Path, [c, h, w]: [usize; 3], light_on_dark: bool) -> Cl
                 path.display()
             ))
         })?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err(CliError::new(format!(
+            "{}: the image is {}x{} pixels: nothing to classify",
+            path.display(),
+            img.width(),
+            img.height()
+        )));
+    }
     let resized = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
     if c == 1 {
         let grey = resized.to_luma8();
@@ -73,9 +81,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
     let fallback = args.dataset.unwrap_or(DatasetKind::Mnist);
     let (spec, recorded) = spec_for_file(&args.weights, &args.model, fallback)?;
     let kind = args.dataset.or(recorded).unwrap_or(DatasetKind::Mnist);
-    let mut model = spec.build(&mut seeded_rng(0));
-    serialize::load_into(&mut model, &args.weights).map_err(|e| CliError::new(e.to_string()))?;
-    model.set_training(false);
+    let mut model = load_model(&spec, &args.weights)?;
     let chw = match &spec {
         ModelSpec::Mlp { .. } => crate::model::shape_of(kind).0,
         ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input,

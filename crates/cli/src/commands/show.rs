@@ -8,7 +8,7 @@ use crate::render::{to_plain, to_terminal, write_png_grid, Pixels};
 
 /// Runs `neurite show`.
 pub fn run(args: &ShowArgs) -> CliResult {
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let set = match args.split {
         Split::Train => &opened.data.train,
         Split::Test => &opened.data.test,
@@ -52,8 +52,9 @@ pub fn run(args: &ShowArgs) -> CliResult {
     let draw = if use_colour() { to_terminal } else { to_plain };
     for (&i, img) in indices.iter().zip(&pixels) {
         let label = set.label(i);
+        let lines = draw(img).map_err(CliError::new)?;
         outln!("#{i}  label {label} ({})", names[label])?;
-        for line in draw(img) {
+        for line in lines {
             outln!("{line}")?;
         }
     }

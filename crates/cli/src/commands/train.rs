@@ -69,7 +69,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
             .build_global()
             .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
     }
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref(), true)?;
+    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     let spec = spec_from_args(
         args.model.model,

@@ -18,6 +18,9 @@ pub struct FetchOptions {
     pub mirror: Option<String>,
     /// Fetch again even when the files are present and verified (`--force`).
     pub force: bool,
+    /// With `from`: import an archive whose digest is not the official one
+    /// (`--allow-unverified`); its files' structure is still validated.
+    pub allow_unverified: bool,
 }
 
 /// Downloads (or, with [`FetchOptions::from`], imports) `kind` into `data_dir`, verifies
@@ -94,7 +97,10 @@ pub(super) fn fetch_one(
     if let Some(mirror) = &options.mirror {
         spec = spec.with_mirror(mirror);
     }
-    let install = Options { force: options.force };
+    let install = Options {
+        force: options.force,
+        allow_unverified: options.allow_unverified,
+    };
     match &options.from {
         Some(from) => import::import_dataset(&spec, data_dir, from, several, install),
         None => super::fetch_dataset(&spec, data_dir, http, install),

@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -41,6 +41,12 @@ pub struct Http {
     pub retry_delay: Duration,
     /// Whether to draw progress bars (they are hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// The slowest transfer accepted, in bytes per second, measured over each
+    /// [`Http::rate_window`]: a server that trickles slower is cut (and retried, then given up),
+    /// so a download has a deadline proportional to its size.
+    pub min_rate: u64,
+    /// The span over which [`Http::min_rate`] is measured.
+    pub rate_window: Duration,
 }
 
 impl Http {
@@ -58,17 +64,20 @@ impl Http {
             retries: 3,
             retry_delay: Duration::from_secs(2),
             progress,
+            min_rate: 8 * 1024,
+            rate_window: Duration::from_secs(30),
         }
     }
 
     /// Downloads `url` into `part`. When `part` already holds a prefix (an earlier cut, or an
     /// interrupted run), asks for the rest with `Range`; a server that answers 200 instead of
     /// 206 sends the whole file again. Retries a cut transfer up to [`Http::retries`] times.
-    /// Returns the final size.
-    pub fn download(&self, url: &str, part: &Path, label: &str) -> Result<u64, DownloadError> {
+    /// A body longer than `max` bytes (announced or sent) fails the source before it fills the
+    /// disk. Returns the final size.
+    pub fn download(&self, url: &str, part: &Path, label: &str, max: u64) -> Result<u64, DownloadError> {
         let mut retries_left = self.retries;
         loop {
-            match self.attempt(url, part, label) {
+            match self.attempt(url, part, label, max) {
                 Ok(size) => return Ok(size),
                 Err(Attempt::Fail(e)) => return Err(e),
                 Err(Attempt::Retry(why)) if retries_left > 0 => {
@@ -83,7 +92,7 @@ impl Http {
     }
 
     /// One request: resumes from the length of `part`.
-    fn attempt(&self, url: &str, part: &Path, label: &str) -> Result<u64, Attempt> {
+    fn attempt(&self, url: &str, part: &Path, label: &str, max: u64) -> Result<u64, Attempt> {
         let local = |source| {
             Attempt::Fail(DownloadError::Local {
                 path: part.to_path_buf(),
@@ -132,6 +141,11 @@ impl Http {
             }
             _ => return Err(Attempt::Fail(DownloadError::Source(format!("HTTP {status}")))),
         };
+        if let Some(t) = total.filter(|&t| t > max) {
+            return Err(Attempt::Fail(DownloadError::Source(format!(
+                "announces {t} bytes, more than the {max} bytes this file can have"
+            ))));
+        }
         let mut file = if append {
             OpenOptions::new().append(true).open(part)
         } else {
@@ -143,6 +157,7 @@ impl Http {
         let mut body = response.into_body().into_reader();
         let mut buf = vec![0u8; 1 << 16];
         let mut have = start;
+        let (mut window_start, mut window_bytes) = (Instant::now(), 0u64);
         loop {
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
@@ -157,9 +172,32 @@ impl Http {
                     return Err(Attempt::Retry(format!("connection cut after {have} bytes ({e})")));
                 }
             };
+            if have + n as u64 > max {
+                bar.abandon();
+                drop(file);
+                let _ = fs::remove_file(part);
+                return Err(Attempt::Fail(DownloadError::Source(format!(
+                    "sent more than the {max} bytes this file can have"
+                ))));
+            }
             file.write_all(&buf[..n]).map_err(local)?;
             have += n as u64;
             bar.set_position(have);
+            window_bytes += n as u64;
+            let elapsed = window_start.elapsed();
+            if elapsed >= self.rate_window {
+                let rate = window_bytes as f64 / elapsed.as_secs_f64();
+                if rate < self.min_rate as f64 {
+                    bar.abandon();
+                    file.flush().map_err(local)?;
+                    return Err(Attempt::Retry(format!(
+                        "too slow: {rate:.0} bytes/s over {:.0} s, below the {} bytes/s required",
+                        elapsed.as_secs_f64(),
+                        self.min_rate
+                    )));
+                }
+                (window_start, window_bytes) = (Instant::now(), 0);
+            }
         }
         file.sync_all().map_err(local)?;
         bar.finish_and_clear();
@@ -194,16 +232,22 @@ impl Http {
     }
 }
 
-/// Parses `bytes START-END/TOTAL` (TOTAL may be `*`) into the start and the total.
+/// Parses `bytes START-END/TOTAL` (TOTAL may be `*`) into the start and the total; `None`
+/// unless `START <= END` and, with a known total, `END < TOTAL`.
 pub fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
-    let (start, _end) = range.split_once('-')?;
+    let (start, end) = range.split_once('-')?;
+    let number = |t: &str| -> Option<u64> {
+        let t = t.trim();
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let (start, end) = (number(start)?, number(end)?);
     let total = match total.trim() {
         "*" => None,
-        t => Some(t.parse().ok()?),
+        t => Some(number(t)?),
     };
-    Some((start.trim().parse().ok()?, total))
+    (start <= end && total.is_none_or(|t| end < t)).then_some((start, total))
 }
 
 /// A one-line description of a request failure.
@@ -223,5 +267,10 @@ mod tests {
         assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
+        // Ranges that cannot be: start after end, end at or past the total, signs.
+        assert_eq!(parse_content_range("bytes 500-10/1000"), None);
+        assert_eq!(parse_content_range("bytes 5-100/100"), None);
+        assert_eq!(parse_content_range("bytes +5-9/100"), None);
+        assert_eq!(parse_content_range("bytes 5-/100"), None);
     }
 }

@@ -65,6 +65,20 @@ pub enum FetchError {
         /// What is missing or wrong.
         message: String,
     },
+    /// A `--from` archive is not the official one and `--allow-unverified` was not given.
+    #[error(
+        "{file}: not the official archive ({algorithm} {actual}, expected {expected}); import it anyway with --allow-unverified (its files' structure is still validated)"
+    )]
+    Unverified {
+        /// The archive.
+        file: String,
+        /// `MD5` or `SHA-256`.
+        algorithm: &'static str,
+        /// The official digest.
+        expected: String,
+        /// The archive's digest.
+        actual: String,
+    },
     /// A command-line value is wrong.
     #[error("{flag}: {message}")]
     Usage {
@@ -134,9 +148,17 @@ pub struct OfflineReport {
 
 impl fmt::Display for OfflineReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "could not fetch {} from any source:", self.file)?;
-        for (url, why) in &self.failures {
-            writeln!(f, "  {url}: {why}")?;
+        // Each failure was printed as it happened (`failed: URL: why`); the error names the
+        // count, not the list again, so the hint is read once.
+        match self.failures.as_slice() {
+            [(url, why)] => write!(f, "could not fetch {} from {url}: {why}. ", self.file)?,
+            [.., (_, last)] => write!(
+                f,
+                "could not fetch {} from its {} sources (each failure is shown above; the last: {last}). ",
+                self.file,
+                self.failures.len()
+            )?,
+            [] => write!(f, "could not fetch {}: it has no source. ", self.file)?,
         }
         write!(
             f,

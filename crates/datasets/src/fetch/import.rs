@@ -169,8 +169,9 @@ fn import_file(
     Ok(())
 }
 
-/// Imports a data set from its archive. A digest mismatch is only a warning here: a local
-/// archive may have been repacked, and every file is validated after extraction anyway.
+/// Imports a data set from its archive. An archive whose digest is not the official one is
+/// refused unless `options.allow_unverified` (a repacked local copy); either way only the
+/// data set's known files are installed, each validated.
 #[allow(clippy::too_many_arguments)]
 fn import_archive(
     spec: &DatasetSpec,
@@ -198,11 +199,19 @@ fn import_archive(
     if let Some(digest) = &download.archive_digest {
         match check_digest(archive, digest, &label) {
             Ok(()) => say!("  {label}: {} verified (the official archive)", digest.algorithm()),
-            Err(FetchError::DigestMismatch { expected, actual, .. }) => say!(
+            Err(FetchError::DigestMismatch { expected, actual, .. }) if options.allow_unverified => say!(
                 "  warning: {label}: not the official archive ({} {actual}, expected {expected}); \
-                 validating its files' structure instead",
+                 --allow-unverified: validating its files' structure instead",
                 digest.algorithm()
             ),
+            Err(FetchError::DigestMismatch { expected, actual, .. }) => {
+                return Err(FetchError::Unverified {
+                    file: label,
+                    algorithm: digest.algorithm(),
+                    expected,
+                    actual,
+                })
+            }
             Err(e) => return Err(e),
         }
     }

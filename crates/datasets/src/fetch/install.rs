@@ -20,15 +20,16 @@ pub fn install_file(
     label: &str,
 ) -> Result<Verified, FetchError> {
     let tmp = Scratch::new(temp_path(target, &expected.name, "tmp"));
-    decompress_to(src, tmp.path(), label)?;
+    decompress_to(src, tmp.path(), label, expected.layout.max_size())?;
     let verified = verify_content(tmp.path(), expected, foreign, label)?;
     tmp.persist(&target.join(&expected.name))?;
     Ok(verified)
 }
 
-/// Extracts a tar archive (gzip or not) into a scratch folder inside `data_dir`, verifies
-/// every file of `files` found under `root/`, then moves all files of `root/` into
-/// `data_dir/<spec.subdir>`. Returns how each expected file was verified.
+/// Extracts the files of `files` under `root/` of a tar archive (gzip or not; nothing else,
+/// and none beyond its expected size) into a scratch folder inside `data_dir`, verifies every
+/// one, then moves them into `data_dir/<spec.subdir>`, replacing what is there only now.
+/// Returns how each expected file was verified.
 pub fn install_archive(
     archive: &Path,
     data_dir: &Path,
@@ -40,7 +41,11 @@ pub fn install_archive(
     let staging = Scratch::new(temp_path(data_dir, &spec.subdir, "staging"));
     remove_path(staging.path());
     fs::create_dir_all(staging.path()).at(staging.path())?;
-    extract_tar(archive, staging.path(), label)?;
+    let wanted = |rel: &Path| {
+        let name = rel.strip_prefix(root).ok()?.to_str()?;
+        files.iter().find(|e| e.name == name).map(|e| e.layout.max_size())
+    };
+    extract_tar(archive, staging.path(), label, &wanted)?;
     let extracted = staging.path().join(root);
     let mut verified = Vec::with_capacity(files.len());
     for expected in files {
@@ -56,12 +61,9 @@ pub fn install_archive(
     }
     let target = data_dir.join(&spec.subdir);
     fs::create_dir_all(&target).at(&target)?;
-    for entry in fs::read_dir(&extracted).at(&extracted)? {
-        let entry = entry.at(&extracted)?;
-        if entry.file_type().at(&entry.path())?.is_file() {
-            let dest = target.join(entry.file_name());
-            fs::rename(entry.path(), &dest).at(&dest)?;
-        }
+    for expected in files {
+        let dest = target.join(&expected.name);
+        fs::rename(extracted.join(&expected.name), &dest).at(&dest)?;
     }
     Ok(verified)
 }

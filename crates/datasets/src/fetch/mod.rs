@@ -45,9 +45,10 @@ use crate::catalog::DatasetKind;
 use crate::data_dir::{resolve_data_dir, DataDirSource, DATA_DIR_ENV};
 
 pub use api::{fetch, load_or_fetch, load_or_fetch_with, FetchOptions};
-pub use download::{DownloadError, Http};
+pub use download::{parse_content_range, DownloadError, Http};
 pub use error::{FetchError, OfflineReport};
 pub use sources::{DatasetSpec, Unpack};
+pub use unpack::extract_tar_from;
 
 use error::IoContext;
 use install::{install_archive, install_file};
@@ -79,6 +80,10 @@ pub struct FetchArgs {
     /// Try this mirror first (the file names are appended to it).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BASE_URL"))]
     pub mirror: Option<String>,
+    /// With --from: import an archive whose checksum is not the official one (a repacked
+    /// copy); its files' structure is still validated.
+    #[cfg_attr(feature = "clap", arg(long, requires = "from"))]
+    pub allow_unverified: bool,
 }
 
 /// Which data sets to fetch.
@@ -105,6 +110,9 @@ pub fn parse_selection(s: &str) -> Result<Selection, String> {
 pub struct Options {
     /// Fetch again even when present and verified.
     pub force: bool,
+    /// Import a `--from` archive whose digest is not the official one (its files' structure
+    /// is still validated).
+    pub allow_unverified: bool,
 }
 
 /// What a fetch or import did, file by file.
@@ -146,6 +154,7 @@ pub fn run(args: &FetchArgs) -> Result<(), FetchError> {
         from: args.from.clone(),
         mirror: args.mirror.clone(),
         force: args.force,
+        allow_unverified: args.allow_unverified,
     };
     let several = kinds.len() > 1;
     let mut failed = 0;
@@ -199,7 +208,8 @@ pub fn fetch_dataset(spec: &DatasetSpec, data_dir: &Path, http: &Http, options: 
 }
 
 /// Whether every file a download provides is present and verified; prints each one's
-/// state, and removes a present file that fails verification.
+/// state. A present file that fails verification is kept until a verified replacement is
+/// renamed over it, so a failed re-run (offline, say) does not leave less than before.
 fn all_present(spec: &DatasetSpec, target: &Path, download: &sources::Download, report: &mut Report) -> bool {
     let mut good = Vec::new();
     let mut all = true;
@@ -209,11 +219,10 @@ fn all_present(spec: &DatasetSpec, target: &Path, download: &sources::Download, 
             FileStatus::Missing => all = false,
             FileStatus::Bad(e) => {
                 say!(
-                    "  {}: present but fails verification ({}); removed, fetching again",
+                    "  {}: present but fails verification ({}); fetching a replacement (kept until one is verified)",
                     expected.name,
                     bad_reason(&e)
                 );
-                remove_path(&target.join(&expected.name));
                 all = false;
             }
         }
@@ -258,9 +267,14 @@ fn fetch_download(
     let mut urls = download.urls.iter().peekable();
     while let Some(url) = urls.peek().copied() {
         say!("  {} <- {url}", download.remote_name);
-        let outcome = match http.download(url, part.path(), &download.remote_name) {
+        let outcome = match http.download(url, part.path(), &download.remote_name, download.unpack.max_download()) {
             Ok(_) => install_download(spec, data_dir, target, download, part.path()),
-            Err(DownloadError::Local { path, source }) => return Err(FetchError::io(&path, source)),
+            Err(DownloadError::Local { path, source }) => {
+                // A full disk (or any local write error): keep what was downloaded, so the
+                // next run resumes instead of starting over.
+                part.keep();
+                return Err(FetchError::io(&path, source));
+            }
             Err(DownloadError::Source(why)) => {
                 warn_line!("  failed: {url}: {why}");
                 failures.push((url.clone(), why));

@@ -197,6 +197,24 @@ pub enum Layout {
     },
 }
 
+/// The most bytes a class-name text file may hold.
+pub const MAX_TEXT_BYTES: u64 = 1 << 20;
+
+impl Layout {
+    /// The most bytes a file of this layout holds (its exact size, except for text): what
+    /// decompression and extraction may write before they stop.
+    pub fn max_size(&self) -> u64 {
+        match self {
+            Layout::IdxImages { count, rows, cols } => 16 + u64::from(*count) * u64::from(*rows) * u64::from(*cols),
+            Layout::IdxLabels { count, .. } => 8 + u64::from(*count),
+            Layout::CifarBatch { records, label_classes } => {
+                *records as u64 * (label_classes.len() as u64 + CIFAR_PIXELS as u64)
+            }
+            Layout::Text { .. } => MAX_TEXT_BYTES,
+        }
+    }
+}
+
 /// A file the loaders read, and how it is verified.
 #[derive(Debug, Clone)]
 pub struct Expected {
@@ -223,6 +241,13 @@ pub enum Unpack {
 }
 
 impl Unpack {
+    /// The most bytes a served file may have: what it unpacks to, plus room for gzip and tar
+    /// framing and small extra entries. A longer body is refused before it fills the disk.
+    pub fn max_download(&self) -> u64 {
+        let content: u64 = self.outputs().iter().map(|e| e.layout.max_size()).sum();
+        content + content / 32 + (1 << 20)
+    }
+
     /// The files this download provides.
     pub fn outputs(&self) -> &[Expected] {
         match self {

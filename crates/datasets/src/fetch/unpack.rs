@@ -35,11 +35,13 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>, FetchError> {
 }
 
 /// Writes the content of `src` (decompressed when it is gzip, copied when raw) to a new file
-/// `dst`. A corrupt gzip stream is a [`FetchError::Malformed`] naming `label`.
-pub fn decompress_to(src: &Path, dst: &Path, label: &str) -> Result<(), FetchError> {
+/// `dst`, at most `max` bytes. A corrupt gzip stream, or one that decompresses to more than
+/// `max` bytes (a gzip bomb), is a [`FetchError::Malformed`] naming `label`.
+pub fn decompress_to(src: &Path, dst: &Path, label: &str, max: u64) -> Result<(), FetchError> {
     let mut reader = open_maybe_gz(src)?;
     let mut out = io::BufWriter::new(File::create(dst).at(dst)?);
     let mut buf = vec![0u8; 1 << 16];
+    let mut written = 0u64;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -52,6 +54,13 @@ pub fn decompress_to(src: &Path, dst: &Path, label: &str) -> Result<(), FetchErr
                 })
             }
         };
+        written += n as u64;
+        if written > max {
+            return Err(FetchError::Malformed {
+                file: label.to_string(),
+                reason: format!("decompresses to more than the {max} bytes the file should have"),
+            });
+        }
         out.write_all(&buf[..n]).at(dst)?;
     }
     out.flush().at(dst)?;
@@ -72,12 +81,31 @@ pub fn safe_relative(entry: &Path) -> Result<PathBuf, &'static str> {
     Ok(out)
 }
 
-/// Extracts a tar archive (gzip-compressed or not) into `dest`, which must exist. Only plain
-/// files and folders are written; an absolute path, a `..` component or a link anywhere in
-/// the archive aborts the extraction with [`FetchError::UnsafeArchive`] (the caller removes
-/// `dest`, a scratch folder). `label` names the archive in errors.
-pub fn extract_tar(archive: &Path, dest: &Path, label: &str) -> Result<(), FetchError> {
-    let mut tar = tar::Archive::new(open_maybe_gz(archive)?);
+/// Extracts a tar archive (gzip-compressed or not) into `dest`, which must exist.
+///
+/// `wanted` says, for each entry's (safe, relative) path, the most bytes it may hold, or
+/// `None` to skip it: only wanted plain files (and folders) are written, and an entry larger
+/// than its bound is refused before a byte of it is written. An absolute path, a `..`
+/// component or a link anywhere in the archive aborts the extraction with
+/// [`FetchError::UnsafeArchive`] (the caller removes `dest`, a scratch folder). `label` names
+/// the archive in errors.
+pub fn extract_tar(
+    archive: &Path,
+    dest: &Path,
+    label: &str,
+    wanted: &dyn Fn(&Path) -> Option<u64>,
+) -> Result<(), FetchError> {
+    extract_tar_from(open_maybe_gz(archive)?, dest, label, wanted)
+}
+
+/// [`extract_tar`] from a reader of the (decompressed) tar stream.
+pub fn extract_tar_from(
+    reader: impl Read,
+    dest: &Path,
+    label: &str,
+    wanted: &dyn Fn(&Path) -> Option<u64>,
+) -> Result<(), FetchError> {
+    let mut tar = tar::Archive::new(reader);
     let corrupt = |e: io::Error| FetchError::Malformed {
         file: label.to_string(),
         reason: format!("cannot read the archive: {e}"),
@@ -103,13 +131,26 @@ pub fn extract_tar(archive: &Path, dest: &Path, label: &str) -> Result<(), Fetch
         }
         let target = dest.join(&rel);
         if kind.is_dir() {
-            fs::create_dir_all(&target).at(&target)?;
+            continue;
         } else if kind.is_file() || kind.is_contiguous() {
+            let Some(max) = wanted(&rel) else {
+                continue;
+            };
+            let size = entry.size();
+            if size > max {
+                return Err(FetchError::Malformed {
+                    file: label.to_string(),
+                    reason: format!(
+                        "{} holds {size} bytes, more than the {max} it should have",
+                        raw_path.display()
+                    ),
+                });
+            }
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent).at(parent)?;
             }
             let mut out = File::create(&target).at(&target)?;
-            io::copy(&mut entry, &mut out).map_err(corrupt)?;
+            io::copy(&mut (&mut entry).take(max), &mut out).map_err(corrupt)?;
         } else {
             return Err(refuse("not a plain file or folder"));
         }

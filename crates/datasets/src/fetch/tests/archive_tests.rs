@@ -27,10 +27,8 @@ fn archive_download_is_checked_and_extracted_into_the_layout() {
     fetch_dataset(&spec, data.path(), &http(), Options::default()).unwrap();
     let target = data.path().join("cifar-10-batches-bin");
     assert_eq!(fs::read(target.join("data_batch_1.bin")).unwrap(), cifar_batch(None));
-    assert_eq!(
-        listing(&target),
-        ["batches.meta.txt", "data_batch_1.bin", "readme.html"]
-    );
+    // Only the data set's known files are installed: the archive's readme.html is not.
+    assert_eq!(listing(&target), ["batches.meta.txt", "data_batch_1.bin"]);
     assert_eq!(
         listing(data.path()),
         ["cifar-10-batches-bin"],
@@ -70,14 +68,30 @@ fn batch_with_a_bad_label_is_rejected() {
 }
 
 #[test]
-fn imports_an_archive_even_repacked_and_loose_gz_files() {
+fn imports_a_repacked_archive_only_when_allowed_and_loose_gz_files() {
     let repacked = good_archive();
     let from = tempfile::tempdir().unwrap();
     fs::write(from.path().join("cifar-10-binary.tar.gz"), &repacked).unwrap();
     let data = tempfile::tempdir().unwrap();
     let spec = cifar_spec(Vec::new(), &"0".repeat(32));
-    import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap();
-    assert!(data.path().join("cifar-10-batches-bin/data_batch_1.bin").is_file());
+    // The MD5 differs from the official one: refused, nothing installed.
+    let err = import_dataset(&spec, data.path(), from.path(), false, Options::default()).unwrap_err();
+    assert!(matches!(err, FetchError::Unverified { .. }), "{err}");
+    assert!(
+        err.to_string().contains("--allow-unverified") && err.to_string().contains("cifar-10-binary.tar.gz"),
+        "{err}"
+    );
+    assert!(!data.path().join("cifar-10-batches-bin/data_batch_1.bin").exists());
+    // With --allow-unverified: imported after structural validation, known files only.
+    let allow = Options {
+        allow_unverified: true,
+        ..Options::default()
+    };
+    import_dataset(&spec, data.path(), from.path(), false, allow).unwrap();
+    assert_eq!(
+        listing(&data.path().join("cifar-10-batches-bin")),
+        ["batches.meta.txt", "data_batch_1.bin"]
+    );
 
     let loose = tempfile::tempdir().unwrap();
     let sub = loose.path().join("cifar-10-batches-bin");
@@ -113,7 +127,7 @@ fn extract_evil(archive: Vec<u8>) -> FetchError {
     fs::write(&path, archive).unwrap();
     let dest = sandbox.path().join("dest");
     fs::create_dir_all(&dest).unwrap();
-    let err = extract_tar(&path, &dest, "a.tar.gz").unwrap_err();
+    let err = extract_tar(&path, &dest, "a.tar.gz", &|_| Some(u64::MAX)).unwrap_err();
     assert_eq!(listing(sandbox.path()), ["a.tar.gz", "dest"], "nothing outside dest");
     err
 }
@@ -158,4 +172,31 @@ fn an_unsafe_archive_download_leaves_nothing() {
     let err = fetch_dataset(&spec, data.path(), &http(), Options::default()).unwrap_err();
     assert!(err.to_string().contains("refusing archive entry"), "{err}");
     assert_eq!(listing(data.path()), ["cifar-10-batches-bin"]);
+}
+
+#[test]
+fn oversized_archive_entries_and_gzip_bombs_are_refused() {
+    // A batch entry bigger than the file it should be (one record more).
+    let mut big = cifar_batch(None);
+    big.extend(cifar_batch(None));
+    let archive = tar_gz(&[
+        ("cifar-10-batches-bin/data_batch_1.bin", &big),
+        ("cifar-10-batches-bin/batches.meta.txt", META.as_bytes()),
+    ]);
+    let server = Server::start(vec![("/c.tar.gz", Route::File(archive.clone()))]);
+    let data = tempfile::tempdir().unwrap();
+    let spec = cifar_spec(vec![server.url("/c.tar.gz")], &md5(&archive));
+    let err = fetch_dataset(&spec, data.path(), &http(), Options::default()).unwrap_err();
+    assert!(err.to_string().contains("more than the"), "{err}");
+    assert_eq!(listing(data.path()), ["cifar-10-batches-bin"]);
+    assert!(listing(&data.path().join("cifar-10-batches-bin")).is_empty());
+
+    // A gzip that decompresses far beyond the file's size stops at the bound.
+    let bomb = gz(&vec![0u8; 50 << 20]);
+    let src = data.path().join("bomb.gz");
+    fs::write(&src, &bomb).unwrap();
+    let dst = data.path().join("out");
+    let err = crate::fetch::unpack::decompress_to(&src, &dst, "bomb.gz", 1 << 20).unwrap_err();
+    assert!(err.to_string().contains("more than the 1048576 bytes"), "{err}");
+    assert!(fs::metadata(&dst).map(|m| m.len()).unwrap_or(0) <= 1 << 20);
 }

@@ -165,7 +165,16 @@ fn second_run_downloads_nothing_and_force_downloads_again() {
     assert_eq!(server.requests().len(), 2, "the second run must not touch the network");
     assert_eq!(report.present, ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]);
     assert!(report.installed.is_empty());
-    fetch_dataset(&spec, dir.path(), &http(), Options { force: true }).unwrap();
+    fetch_dataset(
+        &spec,
+        dir.path(),
+        &http(),
+        Options {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(server.requests().len(), 4);
 }
 
@@ -197,9 +206,16 @@ fn no_source_answering_gives_one_offline_message() {
     let spec = mnist_spec(vec![gz_download(images_expected(&idx_images(1)), urls.clone())]);
     let err = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap_err();
     assert!(matches!(err, FetchError::Offline(_)));
+    let FetchError::Offline(report) = &err else {
+        unreachable!()
+    };
+    let tried: Vec<&String> = report.failures.iter().map(|(url, _)| url).collect();
+    assert_eq!(tried, urls.iter().collect::<Vec<_>>(), "every source tried, in order");
+    // The failures were printed one by one as they happened; the error does not repeat them.
     let msg = err.to_string();
+    assert!(msg.contains("from its 2 sources"), "{msg}");
     for url in &urls {
-        assert!(msg.contains(url), "{msg}");
+        assert!(!msg.contains(url), "the error repeats the failures: {msg}");
     }
     assert!(
         msg.contains("run `neurite fetch mnist --from DIR` (or `cargo xtask fetch-data mnist --from DIR`)"),
@@ -226,4 +242,87 @@ fn a_stale_part_file_is_discarded_and_the_download_restarted() {
     assert_eq!(ranges, [Some("bytes=500-".to_string()), None]);
     assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), images);
     assert_eq!(listing(&target), ["train-images-idx3-ubyte"]);
+}
+
+#[test]
+fn a_damaged_present_file_is_kept_until_a_verified_replacement_arrives() {
+    let images = idx_images(11);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mnist");
+    fs::create_dir_all(&target).unwrap();
+    fs::write(target.join("train-images-idx3-ubyte"), b"damaged").unwrap();
+    // Offline: nothing answers. The damaged file is still there afterwards.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let spec = mnist_spec(vec![gz_download(
+        images_expected(&images),
+        vec![format!("http://127.0.0.1:{port}/i.gz")],
+    )]);
+    assert!(fetch_dataset(&spec, dir.path(), &http(), Options::default()).is_err());
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), b"damaged");
+    // A source that serves a bad replacement: still kept.
+    let server = Server::start(vec![("/bad.gz", Route::File(gz(&idx_images(12))))]);
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/bad.gz")])]);
+    assert!(fetch_dataset(&spec, dir.path(), &http(), Options::default()).is_err());
+    assert_eq!(fs::read(target.join("train-images-idx3-ubyte")).unwrap(), b"damaged");
+    assert_eq!(listing(&target), ["train-images-idx3-ubyte"]);
+}
+
+#[test]
+fn bodies_longer_than_the_file_can_be_are_cut_off() {
+    let images = idx_images(13);
+    let max = crate::fetch::sources::Unpack::Gunzip(images_expected(&images)).max_download();
+    let server = Server::start(vec![
+        ("/endless", Route::Endless),
+        ("/long", Route::File(noise(max as usize + 1, 3))),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    for path in ["/endless", "/long"] {
+        let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url(path)])]);
+        let err = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("more than the {max} bytes")),
+            "{path}: {err}"
+        );
+        assert!(
+            listing(&dir.path().join("mnist")).is_empty(),
+            "{path}: nothing left behind"
+        );
+    }
+}
+
+#[test]
+fn a_trickling_server_is_given_up() {
+    let images = idx_images(14);
+    let server = Server::start(vec![(
+        "/slow",
+        Route::Trickle {
+            chunk: 10,
+            every_ms: 50,
+        },
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut http = http();
+    http.min_rate = 2_000;
+    http.rate_window = std::time::Duration::from_millis(300);
+    http.retries = 1;
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/slow")])]);
+    let err = fetch_dataset(&spec, dir.path(), &http, Options::default()).unwrap_err();
+    assert!(err.to_string().contains("too slow"), "{err}");
+    assert!(listing(&dir.path().join("mnist")).is_empty());
+}
+
+#[test]
+fn a_local_write_error_keeps_the_part_file_for_the_next_run() {
+    // The part file cannot be written (here: a folder stands in its place, as a full disk
+    // would fail the write): the error is reported and what is there stays for a resume.
+    let images = idx_images(15);
+    let server = Server::start(vec![("/f.gz", Route::File(gz(&images)))]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mnist");
+    let part = target.join(".train-images-idx3-ubyte.gz.part");
+    fs::create_dir_all(part.join("inside")).unwrap();
+    let spec = mnist_spec(vec![gz_download(images_expected(&images), vec![server.url("/f.gz")])]);
+    let err = fetch_dataset(&spec, dir.path(), &http(), Options::default()).unwrap_err();
+    assert!(matches!(err, FetchError::Io { .. }), "{err}");
+    assert!(part.join("inside").is_dir(), "the part was removed");
 }

@@ -19,6 +19,15 @@ pub enum Route {
     Status(u16),
     /// Closes the connection without answering.
     Close,
+    /// 200 without a length, then zeros sent as fast as the client takes them, forever.
+    Endless,
+    /// 200 without a length, then `chunk` bytes every `every_ms` milliseconds, forever.
+    Trickle {
+        /// Bytes per burst.
+        chunk: usize,
+        /// Pause between bursts.
+        every_ms: u64,
+    },
     /// The first request gets the full headers but only `after` bytes, then the connection
     /// is cut; later requests are served as `then`.
     CutOnce {
@@ -109,6 +118,18 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, log: &M
             None => respond(&mut stream, 200, &[], &body),
         },
         Some(Route::FileNoRange(body)) => respond(&mut stream, 200, &[], &body),
+        Some(Route::Endless) => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let zeros = vec![0u8; 1 << 16];
+            while stream.write_all(&zeros).is_ok() {}
+        }
+        Some(Route::Trickle { chunk, every_ms }) => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let bytes = vec![1u8; chunk];
+            while stream.write_all(&bytes).and_then(|()| stream.flush()).is_ok() {
+                thread::sleep(std::time::Duration::from_millis(every_ms));
+            }
+        }
         Some(Route::CutOnce { after, then }) => {
             let body = match *then {
                 Route::File(b) | Route::FileNoRange(b) => b,
