@@ -52,13 +52,9 @@ fn colour_allowed(is_terminal: bool, no_colour: Option<&std::ffi::OsStr>) -> boo
     is_terminal && no_colour.is_none_or(|v| v.is_empty())
 }
 
-/// `count` followed by `noun`, plural unless the count is 1: "1 epoch", "5 epochs".
-pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
+/// `count` followed by the singular or plural form: "1 epoch", "5 epochs", "2 batches".
+pub fn plural(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
 }
 
 #[cfg(test)]
@@ -76,8 +72,8 @@ mod tests {
 
     #[test]
     fn plural_is_singular_only_for_one() {
-        assert_eq!(plural(0, "image"), "0 images");
-        assert_eq!(plural(1, "image"), "1 image");
-        assert_eq!(plural(2, "epoch"), "2 epochs");
+        assert_eq!(plural(0, "image", "images"), "0 images");
+        assert_eq!(plural(1, "image", "images"), "1 image");
+        assert_eq!(plural(3, "batch", "batches"), "3 batches");
     }
 }

@@ -295,20 +295,28 @@ fn ctrl_c_stops_after_the_current_batch_and_still_saves() {
     );
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{err}");
-    // "interrupted in epoch N after M batches; ...": N counts from 1, like the table.
-    let epoch: usize = err
-        .split("interrupted in epoch ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no `interrupted in epoch N` in: {err}"));
+    // "interrupted in epoch N after M batches; ..." (N counts from 1, like the table, and the
+    // table has the N - 1 epochs before), or "interrupted after epoch N" when the signal came
+    // during an evaluation (the table has N epochs).
+    let number_after = |prefix: &str| -> Option<usize> {
+        let rest = err.split(prefix).nth(1)?;
+        rest[..rest.find(|c: char| !c.is_ascii_digit())?].parse().ok()
+    };
+    let complete_epochs = match (
+        number_after("interrupted in epoch "),
+        number_after("interrupted after epoch "),
+    ) {
+        (Some(n), _) => n - 1,
+        (None, Some(n)) => n,
+        (None, None) => panic!("no `interrupted in epoch N` or `interrupted after epoch N` in: {err}"),
+    };
     assert!(dir.path().join("run/model.safetensors").exists());
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["settings"]["stopped_early"], true);
     assert_eq!(
         metrics["epochs"].as_array().unwrap().len(),
-        epoch - 1,
+        complete_epochs,
         "the complete epochs before the interrupted one"
     );
 }

@@ -43,7 +43,7 @@ pub fn run(args: &ShowArgs) -> CliResult {
         let labels: Vec<String> = indices.iter().map(|&i| names[set.label(i)].clone()).collect();
         outln!(
             "wrote {} to {}: {}",
-            plural(indices.len(), "image"),
+            plural(indices.len(), "image", "images"),
             png.display(),
             labels.join(", ")
         )?;

@@ -104,8 +104,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
         if opened.is_embedded() { ", embedded sample" } else { "" },
         args.optimizer,
         args.batch_size,
-        plural(args.epochs, "epoch"),
-        plural(rayon::current_num_threads(), "thread")
+        plural(args.epochs, "epoch", "epochs"),
+        plural(rayon::current_num_threads(), "thread", "threads")
     )?;
 
     let mut tensorboard = args
@@ -206,8 +206,8 @@ fn interrupted_message(report: &FitReport) -> String {
         Some(last) if !last.completed => format!(
             "interrupted in epoch {} after {} of it; the saved model has those steps, the table only the {} before",
             last.epoch + 1,
-            plural(last.batches, "batch"),
-            plural(last.epoch, "complete epoch"),
+            plural(last.batches, "batch", "batches"),
+            plural(last.epoch, "complete epoch", "complete epochs"),
         ),
         Some(last) => format!("interrupted after epoch {}; saved the model", last.epoch + 1),
         None => "interrupted before the first batch; saved the initial model".to_string(),
