@@ -126,19 +126,7 @@ fn the_sample_images_are_what_their_readme_says() {
         assert_eq!((img.width(), img.height()), (28, 28));
         assert_eq!(img.color(), image::ColorType::L8, "MNIST samples are grey");
     }
-    let classes = [
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ];
-    for class in classes {
+    for class in neurite_datasets::catalog::CIFAR10_CLASSES {
         let img = image::open(images.join(format!("cifar10-{class}.png"))).unwrap();
         assert_eq!((img.width(), img.height()), (32, 32));
         assert_eq!(img.color(), image::ColorType::Rgb8, "CIFAR-10 samples are RGB");
