@@ -98,7 +98,8 @@ pub fn extract_tar(
     extract_tar_from(open_maybe_gz(archive)?, dest, label, wanted)
 }
 
-/// [`extract_tar`] from a reader of the (decompressed) tar stream.
+/// Unpacks the wanted files of a (decompressed) tar stream from `reader` into `dest`, as
+/// `extract_tar` does for an archive file (the fuzz target feeds it bytes directly).
 pub fn extract_tar_from(
     reader: impl Read,
     dest: &Path,
