@@ -232,14 +232,8 @@ fn damaged_cifar_directories() {
         }
         out
     };
-    let files = [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ];
+    // The record files (the class-name file, last in the catalog's list, is optional).
+    let files = &neurite_datasets::catalog::CIFAR10_FILES[..6];
     type Damage = fn(&Path);
     let cases: Vec<(&str, &str, Damage, &[&str])> = vec![
         (
