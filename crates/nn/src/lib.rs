@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod models;
 pub mod module;
 pub mod optim;
+pub mod residual;
 pub mod sequential;
 pub mod serialize;
 pub mod tensorboard;
@@ -29,7 +30,8 @@ pub use layers::pool::{AvgPool2d, MaxPool2d};
 pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Reduction};
 pub use metrics::{accuracy, ConfusionMatrix};
 pub use models::ModelSpec;
-pub use module::Module;
+pub use module::{Fuse, Module};
+pub use residual::Residual;
 pub use sequential::Sequential;
 
 /// The crate README's examples, compiled and run as doc-tests so that they cannot rot.

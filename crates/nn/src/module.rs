@@ -1,5 +1,6 @@
 //! The [`Module`] trait: a layer or model with a forward pass, named parameters and a
-//! train/eval mode, PyTorch's `nn.Module` in Rust.
+//! train/eval mode, PyTorch's `nn.Module` in Rust; and [`Fuse`], the optional fusion hooks
+//! that [`crate::Sequential`] asks its layers for.
 
 use neurite_tensor::Tensor;
 
@@ -11,6 +12,7 @@ use crate::layers::activation::Activation;
 /// handles and update their values in place. Names follow PyTorch's `state_dict` keys
 /// (`weight`, `bias`, and `0.weight` inside a [`crate::Sequential`]), so saved files move
 /// between neurite and PyTorch unchanged.
+///
 pub trait Module: Send {
     /// Runs the layer on `input`. Takes `&mut self` because some layers change state when
     /// called: a Keras-style [`crate::Dense`] builds its kernel on first use, batch norm
@@ -28,22 +30,9 @@ pub trait Module: Send {
     /// Switches between training (`true`) and evaluation (`false`) behaviour.
     fn set_training(&mut self, _training: bool) {}
 
-    /// A short description such as `Linear(in_features=784, out_features=128, bias=true)`.
+    /// A short description such as `Linear(in_features=784, out_features=128, bias=true)`;
+    /// containers print their children in PyTorch's repr style ([`describe_children`]).
     fn describe(&self) -> String;
-
-    /// The element-wise activation this layer is, if it is nothing else (a [`crate::ReLU`]
-    /// answers `Some(Activation::Relu)`). [`crate::Sequential`] asks, to fuse it into the
-    /// layer before.
-    fn as_activation(&self) -> Option<Activation> {
-        None
-    }
-
-    /// `activation(self.forward(input))` as one fused op, when this layer has one for
-    /// `activation`; `None` (the default) when it has not, and nothing has been computed.
-    /// Values and gradients equal the unfused pair's.
-    fn forward_with_activation(&mut self, _input: &Tensor, _activation: Activation) -> Option<Tensor> {
-        None
-    }
 
     /// The trainable parameters without names.
     fn parameters(&self) -> Vec<Tensor> {
@@ -61,9 +50,76 @@ pub trait Module: Send {
             p.zero_grad();
         }
     }
+
+    /// This layer's fusion hooks, if it has any (the built-in activations, `Linear`, `Dense`
+    /// and `Conv2d` answer `Some(self)`). Only [`crate::Sequential`] asks; a user's module
+    /// leaves the default.
+    #[doc(hidden)]
+    fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+        None
+    }
+}
+
+/// Layer fusion: what [`crate::Sequential`] asks a layer (through the hidden
+/// `Module::fusion` hook) to run a layer and the activation after it as one op.
+pub trait Fuse {
+    /// The element-wise activation this layer is, if it is nothing else (a [`crate::ReLU`]
+    /// answers `Some(Activation::Relu)`).
+    fn as_activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// `activation(self.forward(input))` as one fused op, when this layer has one for
+    /// `activation`; `None` (the default) when it has not, and nothing has been computed.
+    /// Values and gradients equal the unfused pair's.
+    fn forward_with_activation(&mut self, _input: &Tensor, _activation: Activation) -> Option<Tensor> {
+        None
+    }
+}
+
+impl Module for Box<dyn Module> {
+    fn forward(&mut self, input: &Tensor) -> Tensor {
+        (**self).forward(input)
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        (**self).named_parameters()
+    }
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        (**self).named_buffers()
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+        (**self).fusion()
+    }
 }
 
 /// Prefixes every name in `named` with `prefix.` (used by containers).
 pub fn prefixed(prefix: &str, named: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
     named.into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)).collect()
+}
+
+/// PyTorch's repr of a container: `Type(\n  (name): child\n)`, each child's own lines
+/// indented by two more spaces; `Type()` without children.
+///
+/// ```
+/// use neurite_nn::module::describe_children;
+/// let inner = describe_children("Sequential", [("0".to_string(), "ReLU()".to_string())]);
+/// let outer = describe_children("Net", [("body".to_string(), inner)]);
+/// assert_eq!(outer, "Net(\n  (body): Sequential(\n    (0): ReLU()\n  )\n)");
+/// ```
+pub fn describe_children(type_name: &str, children: impl IntoIterator<Item = (String, String)>) -> String {
+    let lines: Vec<String> = children
+        .into_iter()
+        .map(|(name, text)| format!("  ({name}): {}", text.replace('\n', "\n  ")))
+        .collect();
+    if lines.is_empty() {
+        format!("{type_name}()")
+    } else {
+        format!("{type_name}(\n{}\n)", lines.join("\n"))
+    }
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use neurite_tensor::Tensor;
 
-use crate::module::Module;
+use crate::module::{Fuse, Module};
 
 /// An activation function, selectable by its Keras name.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,6 +110,12 @@ macro_rules! activation_layer {
             fn describe(&self) -> String {
                 $text.to_string()
             }
+            fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+                Some(self)
+            }
+        }
+
+        impl Fuse for $name {
             fn as_activation(&self) -> Option<Activation> {
                 Some($act)
             }

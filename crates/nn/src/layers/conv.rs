@@ -4,7 +4,7 @@ use neurite_tensor::{Tensor, TensorRng};
 
 use crate::functional::{conv2d, conv2d_relu, Size2};
 use crate::layers::activation::Activation;
-use crate::module::Module;
+use crate::module::{Fuse, Module};
 
 /// Settings of a [`Conv2d`] layer beyond its channel counts and kernel size, with PyTorch's
 /// defaults: stride 1, padding 0, dilation 1, with bias.
@@ -186,9 +186,8 @@ impl Module for Conv2d {
         self.apply(conv2d, input)
     }
 
-    /// Fuses a following ReLU ([`conv2d_relu`]).
-    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
-        (activation == Activation::Relu).then(|| self.apply(conv2d_relu, input))
+    fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+        Some(self)
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
@@ -218,5 +217,12 @@ impl Module for Conv2d {
             s += ", bias=False";
         }
         s + ")"
+    }
+}
+
+impl Fuse for Conv2d {
+    /// Fuses a following ReLU ([`conv2d_relu`]).
+    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
+        (activation == Activation::Relu).then(|| self.apply(conv2d_relu, input))
     }
 }

@@ -4,7 +4,7 @@ use neurite_tensor::{Tensor, TensorRng};
 
 use crate::functional::{linear, linear_relu};
 use crate::layers::activation::Activation;
-use crate::module::Module;
+use crate::module::{Fuse, Module};
 
 /// A fully connected layer with PyTorch semantics: weight `[out_features, in_features]`,
 /// bias `[out_features]`, both initialised from U(-1/√in, 1/√in) as `torch.nn.Linear` does.
@@ -61,9 +61,8 @@ impl Module for Linear {
         linear(input, &self.weight, self.bias.as_ref())
     }
 
-    /// Fuses a following ReLU ([`linear_relu`]).
-    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
-        (activation == Activation::Relu).then(|| linear_relu(input, &self.weight, self.bias.as_ref()))
+    fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+        Some(self)
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
@@ -81,5 +80,12 @@ impl Module for Linear {
             self.out_features(),
             self.bias.is_some()
         )
+    }
+}
+
+impl Fuse for Linear {
+    /// Fuses a following ReLU ([`linear_relu`]).
+    fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
+        (activation == Activation::Relu).then(|| linear_relu(input, &self.weight, self.bias.as_ref()))
     }
 }
