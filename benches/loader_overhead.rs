@@ -13,8 +13,8 @@ use std::time::Instant;
 use neurite::datasets::data_dir::resolve_data_dir;
 use neurite::datasets::{mnist, DataLoader, Layout};
 use neurite::nn::loss::cross_entropy;
-use neurite::nn::models::ModelSpec;
 use neurite::nn::optim::{Optimizer, Sgd};
+use neurite::nn::spec::ModelSpec;
 use neurite::nn::Module;
 use neurite::tensor::{seeded_rng, Tensor};
 

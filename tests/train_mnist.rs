@@ -2,8 +2,8 @@
 //! (nn, tensor) to a stated accuracy, deterministically.
 
 use neurite::datasets::{mnist, DataLoader, Layout};
-use neurite::nn::models::ModelSpec;
 use neurite::nn::optim::Sgd;
+use neurite::nn::spec::ModelSpec;
 use neurite::nn::train::{evaluate, fit};
 use neurite::nn::Module;
 use neurite::tensor::seeded_rng;

@@ -37,7 +37,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
     #[command(
-        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
     )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
@@ -50,6 +50,12 @@ pub enum Command {
         after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors examples/images/mnist-7.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg"
     )]
     Predict(PredictArgs),
+    /// Keras' model.summary() table: each layer's output shape and parameter count, then the
+    /// totals, for a preset, a spec, Keras JSON or a saved model.
+    #[command(
+        after_help = "Examples:\n  neurite summary cnn\n  neurite summary --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(10)\"\n  neurite summary examples/models/resnet_cifar.toml --dataset cifar10\n  neurite summary keras_model.json\n  neurite summary runs/mnist-cnn/model.safetensors"
+    )]
+    Summary(SummaryArgs),
 }
 
 /// Which part of a data set.
@@ -72,19 +78,6 @@ pub enum OptimizerName {
     Adam,
     /// AdamW (decoupled weight decay 0.01).
     Adamw,
-}
-
-/// Model architectures (docs/benchmarks.md, W1-W4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelName {
-    /// MLP: input -> hidden (ReLU) ... -> classes; default hidden 128 (W1).
-    Mlp,
-    /// Wide MLP: 512, 512 hidden (W2).
-    MlpWide,
-    /// MNIST CNN: two 3x3 convs, max-pool, two linear layers (W3).
-    Cnn,
-    /// CIFAR CNN: two padded 3x3 convs with pooling, two linear layers (W4).
-    CifarCnn,
 }
 
 /// Parses a data-set name.
@@ -144,24 +137,59 @@ pub struct ShowArgs {
 /// Architecture flags of eval and predict, for weights files without neurite metadata.
 #[derive(Debug, Args, Clone)]
 pub struct ModelArgs {
-    /// Architecture of the weights; only needed for a file without neurite metadata (one
+    /// Architecture of the weights: a preset (mlp, mlp-wide, cnn, cifar-cnn), a spec file
+    /// (.toml, .json) or Keras JSON; only needed for a file without neurite metadata (one
     /// saved by PyTorch); files written by `neurite train` say what they are.
-    #[arg(long, value_enum)]
-    pub model: Option<ModelName>,
-    /// Hidden layer sizes of that MLP, e.g. 128,64.
-    #[arg(long, value_delimiter = ',', value_parser = parse_hidden)]
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "layers")]
+    pub model: Option<String>,
+    /// The architecture in the inline form, e.g. "conv2d(32,3) relu flatten linear(10)".
+    #[arg(long, value_name = "SPEC")]
+    pub layers: Option<String>,
+    /// Hidden layer sizes of an MLP preset, e.g. 128,64.
+    #[arg(long, value_delimiter = ',', value_parser = parse_hidden, conflicts_with = "layers")]
     pub hidden: Option<Vec<usize>>,
+}
+
+impl ModelArgs {
+    /// Whether any architecture flag was given.
+    pub fn is_given(&self) -> bool {
+        self.model.is_some() || self.layers.is_some() || self.hidden.is_some()
+    }
 }
 
 /// Architecture flags of train.
 #[derive(Debug, Args, Clone)]
 pub struct TrainModelArgs {
-    /// Architecture to train.
-    #[arg(long, value_enum, default_value_t = ModelName::Mlp)]
-    pub model: ModelName,
-    /// Hidden layer sizes of an MLP, e.g. 256,128 [default: 128 for mlp, 512,512 for mlp-wide].
-    #[arg(long, value_delimiter = ',', value_parser = parse_hidden)]
+    /// Architecture to train: a preset (mlp, mlp-wide, cnn, cifar-cnn), a spec file (.toml,
+    /// .json) or the JSON Keras' `model.to_json()` writes [default: mlp].
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "layers")]
+    pub model: Option<String>,
+    /// The architecture in the inline form (see docs/models.md), e.g.
+    /// "conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)".
+    #[arg(long, value_name = "SPEC")]
+    pub layers: Option<String>,
+    /// Hidden layer sizes of an MLP preset, e.g. 256,128 [default: 128 for mlp, 512,512 for mlp-wide].
+    #[arg(long, value_delimiter = ',', value_parser = parse_hidden, conflicts_with = "layers")]
     pub hidden: Option<Vec<usize>>,
+}
+
+/// `neurite summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// A preset (mlp, mlp-wide, cnn, cifar-cnn), a spec file (.toml, .json), Keras JSON or a
+    /// saved model.safetensors [default: mlp].
+    #[arg(value_name = "MODEL", conflicts_with = "layers")]
+    pub model: Option<String>,
+    /// The architecture in the inline form.
+    #[arg(long, value_name = "SPEC")]
+    pub layers: Option<String>,
+    /// Hidden layer sizes of an MLP preset.
+    #[arg(long, value_delimiter = ',', value_parser = parse_hidden, conflicts_with = "layers")]
+    pub hidden: Option<Vec<usize>>,
+    /// The data set whose examples the model takes (sets the input shape and class count of
+    /// presets, and the input of specs that state none).
+    #[arg(long, value_parser = parse_dataset, default_value = "mnist")]
+    pub dataset: DatasetKind,
 }
 
 /// `neurite train`.

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
+        Command::Summary(args) => commands::summary::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,43 +1,75 @@
-//! Choosing the architecture: from `--model/--hidden` for training, from a saved file's
+//! Choosing the architecture: from `--model/--layers/--hidden` for training, from a saved file's
 //! metadata (or the flags, for files saved by PyTorch) for eval and predict.
 
 use std::path::Path;
 
 use neurite_datasets::catalog::DatasetKind;
-use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::serialize;
+use neurite_nn::spec::{parse_spec_file, ModelSource, ModelSpec, METADATA_KEY};
 use neurite_nn::{Module, Sequential};
 use neurite_tensor::seeded_rng;
 
-use crate::cli::{ModelArgs, ModelName};
+use crate::cli::ModelArgs;
 use crate::error::{CliError, CliResult};
 
 /// Metadata key recording which data set a model was trained on.
 pub const DATASET_KEY: &str = "neurite.dataset";
 
-/// The CLI name of a model.
-pub fn model_name(m: ModelName) -> &'static str {
-    match m {
-        ModelName::Mlp => "mlp",
-        ModelName::MlpWide => "mlp-wide",
-        ModelName::Cnn => "cnn",
-        ModelName::CifarCnn => "cifar-cnn",
+/// The architecture flags of any command: `--model NAME|FILE`, `--layers SPEC`, `--hidden`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelFlags<'a> {
+    /// `--model`.
+    pub model: Option<&'a str>,
+    /// `--layers`.
+    pub layers: Option<&'a str>,
+    /// `--hidden`.
+    pub hidden: Option<&'a [usize]>,
+}
+
+/// The architecture the flags name for examples of `data_shape` (the preset `mlp` when none
+/// is given). With `classes`, the model's output must be one logit per class.
+pub fn spec_from_flags(flags: ModelFlags<'_>, data_shape: [usize; 3], classes: Option<usize>) -> CliResult<ModelSpec> {
+    let spec = match (flags.layers, flags.model) {
+        (Some(text), _) => {
+            ModelSpec::from_inline(text, &data_shape).map_err(|e| CliError::usage(format!("--layers: {e}")))?
+        }
+        (None, model) => match ModelSource::parse(model.unwrap_or("mlp")) {
+            ModelSource::Preset(name) => {
+                if flags.hidden.is_some() && !name.to_ascii_lowercase().starts_with("mlp") {
+                    return Err(CliError::usage(format!(
+                        "--hidden applies to the mlp presets, not --model {name}"
+                    )));
+                }
+                ModelSpec::preset(&name, flags.hidden, &data_shape, classes.unwrap_or(10))
+                    .map_err(|e| CliError::usage(format!("--model {name}: {e}")))?
+            }
+            ModelSource::File(path) => {
+                if flags.hidden.is_some() {
+                    return Err(CliError::usage(
+                        "--hidden applies to the mlp presets, not to a spec file",
+                    ));
+                }
+                parse_spec_file(&path, &data_shape).map_err(|e| CliError::usage(format!("--model: {e}")))?
+            }
+        },
+    };
+    if let Some(classes) = classes {
+        spec.check_classes(classes)
+            .map_err(|e| CliError::usage(format!("model `{}`: {e}", spec.name())))?;
+    }
+    Ok(spec)
+}
+
+/// The architecture flags of eval and predict.
+pub fn flags(args: &ModelArgs) -> ModelFlags<'_> {
+    ModelFlags {
+        model: args.model.as_deref(),
+        layers: args.layers.as_deref(),
+        hidden: args.hidden.as_deref(),
     }
 }
 
-/// The architecture `model` (with `hidden` sizes for an MLP) on images of `image_shape` with `classes` classes.
-pub fn spec_from_args(
-    model: ModelName,
-    hidden: Option<&[usize]>,
-    image_shape: [usize; 3],
-    classes: usize,
-) -> CliResult<ModelSpec> {
-    let name = model_name(model);
-    ModelSpec::from_name(name, hidden, &image_shape, classes)
-        .map_err(|e| CliError::usage(format!("--model {name}: {e}")))
-}
-
-/// The architecture of a weights file: its neurite metadata, else `--model/--hidden`.
+/// The architecture of a weights file: its neurite metadata, else the architecture flags.
 /// Also returns the data set recorded in the file, if any.
 pub fn spec_for_file(
     weights: &Path,
@@ -50,7 +82,7 @@ pub fn spec_for_file(
     Ok((spec, recorded))
 }
 
-/// The architecture named by a file's metadata, else by `--model/--hidden`.
+/// The architecture named by a file's metadata, else by the flags.
 fn spec_from_header(
     weights: &Path,
     metadata: &serialize::Metadata,
@@ -58,29 +90,26 @@ fn spec_from_header(
     fallback: DatasetKind,
 ) -> CliResult<(ModelSpec, Option<DatasetKind>)> {
     let recorded = metadata.get(DATASET_KEY).and_then(|d| d.parse::<DatasetKind>().ok());
-    if args.model.is_none() {
+    if !args.is_given() {
         if let Some(text) = metadata.get(METADATA_KEY) {
             let spec = ModelSpec::from_metadata(text)
                 .map_err(|e| CliError::new(format!("{}: bad `{METADATA_KEY}` metadata: {e}", weights.display())))?;
             return Ok((spec, recorded));
         }
-        if args.hidden.is_none() {
-            return Err(CliError::usage(format!(
-                "{} has no neurite architecture metadata (saved by PyTorch?): say which model it is with --model (and --hidden for an MLP)",
-                weights.display()
-            )));
-        }
+        return Err(CliError::usage(format!(
+            "{} has no neurite architecture metadata (saved by PyTorch?): say which model it is with --model or --layers (and --hidden for an MLP preset)",
+            weights.display()
+        )));
     }
     let kind = recorded.unwrap_or(fallback);
     let (shape, classes) = shape_of(kind);
-    let model = args.model.unwrap_or(ModelName::Mlp);
-    Ok((spec_from_args(model, args.hidden.as_deref(), shape, classes)?, recorded))
+    Ok((spec_from_flags(flags(args), shape, Some(classes))?, recorded))
 }
 
 /// Checks that the tensors of `spec` are exactly those of the file (names and shapes), before
 /// anything is allocated for the model: metadata must not size memory the file does not hold.
 fn check_tensors(weights: &Path, spec: &ModelSpec, header: &serialize::FileHeader) -> CliResult {
-    let wanted = spec.parameter_shapes();
+    let wanted = spec.tensor_shapes();
     for (name, shape) in &wanted {
         match header.tensors.get(name) {
             None => {
@@ -108,13 +137,14 @@ fn check_tensors(weights: &Path, spec: &ModelSpec, header: &serialize::FileHeade
     Ok(())
 }
 
-/// Builds `spec` and loads `weights` into it (whose tensors [`spec_for_file`] has checked).
+/// Builds `spec` (without a final softmax: eval and predict work on logits) and loads
+/// `weights` into it (whose tensors [`spec_for_file`] has checked).
 ///
 /// The model's initial weights and the decoded file both take memory, so that much is asked
 /// for first, fallibly: a model too big for this machine is an error, not an abort.
 pub fn load_model(spec: &ModelSpec, weights: &Path) -> CliResult<Sequential> {
     let values: u64 = spec
-        .parameter_shapes()
+        .tensor_shapes()
         .iter()
         .map(|(_, s)| s.iter().map(|&d| d as u64).product::<u64>())
         .sum();
@@ -128,7 +158,7 @@ pub fn load_model(spec: &ModelSpec, weights: &Path) -> CliResult<Sequential> {
         )));
     }
     drop(probe);
-    let mut model = spec.build(&mut seeded_rng(0));
+    let mut model = spec.logits_spec().build(&mut seeded_rng(0));
     serialize::load_into(&mut model, weights).map_err(|e| CliError::new(e.to_string()))?;
     model.set_training(false);
     Ok(model)

@@ -6,8 +6,8 @@
 //! softmax over `PAR_MIN_ELEMS`, split sgemms, convolution and pooling by planes, batch-norm
 //! statistics per channel), while a run stays well under a second.
 
-use neurite_nn::models::ModelSpec;
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
+use neurite_nn::spec::ModelSpec;
 use neurite_nn::train::{fit, Batch};
 use neurite_nn::{AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};

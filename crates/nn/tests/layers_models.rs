@@ -1,7 +1,7 @@
 //! The benchmark architectures: PyTorch state_dict names and shapes, forward shapes, metadata
 //! round trips and CLI name parsing.
 
-use neurite_nn::models::{ModelSpec, ModelSpecError};
+use neurite_nn::spec::{ModelSpec, SpecError};
 use neurite_nn::{cross_entropy, Module};
 use neurite_tensor::{seeded_rng, Tensor};
 
@@ -92,76 +92,77 @@ fn names_inputs_and_metadata() {
     for (spec, name, input) in cases {
         assert_eq!(spec.name(), name);
         assert_eq!(spec.input_shape(), input);
-        assert_eq!(ModelSpec::from_name(name, None, &input, 10).unwrap(), spec);
+        assert_eq!(ModelSpec::preset(name, None, &input, 10).unwrap(), spec);
         assert_eq!(ModelSpec::from_metadata(&spec.to_metadata()).unwrap(), spec);
     }
     assert_eq!(
         ModelSpec::w1().to_metadata(),
-        r#"{"model":"mlp","input":[784],"hidden":[128],"classes":10}"#
+        r#"{"format":"neurite.spec/1","name":"mlp","input":[784],"layers":"linear(128) relu linear(10)"}"#
     );
     assert_eq!(
-        ModelSpec::w3().to_metadata(),
-        r#"{"model":"cnn","input":[1,28,28],"classes":10}"#
+        ModelSpec::w3().layers_text(),
+        "conv2d(32, 3) relu conv2d(64, 3) relu maxpool2d(2) flatten linear(128) relu linear(10)"
     );
+    // Files saved before specs existed still load, as the same presets.
+    for (old, spec) in [
+        (
+            r#"{"model":"mlp","input":[784],"hidden":[128],"classes":10}"#,
+            ModelSpec::w1(),
+        ),
+        (r#"{"model":"cnn","input":[1,28,28],"classes":10}"#, ModelSpec::w3()),
+        (
+            r#"{"model":"cifar-cnn","input":[3,32,32],"classes":10}"#,
+            ModelSpec::w4(),
+        ),
+    ] {
+        assert_eq!(ModelSpec::from_metadata(old).unwrap(), spec, "{old}");
+    }
     // Other data sets: CIFAR-100 with the CIFAR network, Fashion-MNIST with a custom MLP.
-    let c100 = ModelSpec::from_name("cifar-cnn", None, &[3, 32, 32], 100).unwrap();
+    let c100 = ModelSpec::preset("cifar-cnn", None, &[3, 32, 32], 100).unwrap();
     assert_eq!(c100.parameter_shapes().last().unwrap().1, vec![100]);
-    let mlp = ModelSpec::from_name("mlp", Some(&[256, 128]), &[1, 28, 28], 10).unwrap();
-    assert_eq!(
-        mlp,
-        ModelSpec::Mlp {
-            input: 784,
-            hidden: vec![256, 128],
-            classes: 10
-        }
-    );
+    let mlp = ModelSpec::preset("mlp", Some(&[256, 128]), &[1, 28, 28], 10).unwrap();
+    assert_eq!(mlp.input_shape(), [784]);
+    assert_eq!(mlp.layers_text(), "linear(256) relu linear(128) relu linear(10)");
     assert_eq!(ModelSpec::from_metadata(&mlp.to_metadata()).unwrap(), mlp);
 }
 
 #[test]
 fn bad_names_inputs_and_metadata_are_errors() {
+    let err = |r: Result<ModelSpec, SpecError>| r.unwrap_err().to_string();
     assert!(matches!(
-        ModelSpec::from_name("resnet", None, &[784], 10),
-        Err(ModelSpecError::UnknownModel(_))
+        ModelSpec::preset("resnet", None, &[784], 10),
+        Err(SpecError::UnknownPreset(_))
     ));
-    assert!(matches!(
-        ModelSpec::from_name("cnn", None, &[784], 10),
-        Err(ModelSpecError::BadInput { .. })
-    ));
-    assert!(matches!(
-        ModelSpec::from_name("cnn", None, &[1, 4, 4], 10),
-        Err(ModelSpecError::BadInput { .. })
-    ));
-    assert!(matches!(
-        ModelSpec::from_name("cnn", Some(&[64]), &[1, 28, 28], 10),
-        Err(ModelSpecError::BadHidden { .. })
-    ));
-    assert!(matches!(
-        ModelSpec::from_name("mlp", Some(&[]), &[784], 10),
-        Err(ModelSpecError::BadHidden { .. })
-    ));
-    assert!(matches!(
-        ModelSpec::from_name("mlp", None, &[784], 0),
-        Err(ModelSpecError::NoClasses)
-    ));
+    assert_eq!(
+        err(ModelSpec::preset("cnn", None, &[784], 10)),
+        "model `cnn`: expected images [C, H, W], got [784]"
+    );
+    assert_eq!(
+        err(ModelSpec::preset("cnn", None, &[1, 4, 4], 10)),
+        "layer 2 (Conv2d, kernel_size 3x3) gets [N, 32, 2, 2]: the (dilated) kernel is larger than the padded image"
+    );
+    assert!(err(ModelSpec::preset("cnn", Some(&[64]), &[1, 28, 28], 10)).contains("apply to mlp only"));
+    assert!(err(ModelSpec::preset("mlp", Some(&[]), &[784], 10)).contains("hidden layer sizes []"));
+    assert!(err(ModelSpec::preset("mlp", None, &[784], 0)).contains("at least one class"));
     for bad in [
         "",
         "{",
         r#"{"model":"mlp"}"#,
+        r#"{"model":"mlp","input":[784],"classes":10}"#,
         r#"{"model":"cnn","input":[1,28,28]}"#,
         r#"{"model":"cnn","input":[1,28,28],"classes":10} x"#,
+        r#"{"model":"cnn","input":[1,28,28],"classes":10,"extra":1}"#,
+        r#"{"format":"neurite.spec/2","name":"x","input":[4],"layers":"linear(2)"}"#,
+        r#"{"format":"neurite.spec/1","name":"x","input":[4],"layers":"linear(2) conv9"}"#,
+        r#"{"format":"neurite.spec/1","name":"x","input":[4],"layers":""}"#,
     ] {
         assert!(ModelSpec::from_metadata(bad).is_err(), "{bad}");
     }
-    let msg = ModelSpec::from_name("resnet", None, &[784], 10)
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("unknown model `resnet`"), "{msg}");
+    assert!(err(ModelSpec::preset("resnet", None, &[784], 10)).contains("unknown model `resnet`"));
 }
 
 #[test]
 fn absurd_metadata_is_refused_without_overflow_or_allocation() {
-    use neurite_nn::models::{ModelSpec, ModelSpecError};
     let huge = usize::MAX.to_string();
     let cases = [
         format!(r#"{{"model":"mlp","input":[{huge},{huge}],"hidden":[8],"classes":10}}"#),
@@ -175,13 +176,24 @@ fn absurd_metadata_is_refused_without_overflow_or_allocation() {
             r#"{{"model":"mlp","input":[784],"hidden":[{}],"classes":10}}"#,
             vec!["1"; 2000].join(",")
         ),
+        format!(r#"{{"format":"neurite.spec/1","name":"x","input":[{huge}],"layers":"linear(10)"}}"#),
+        r#"{"format":"neurite.spec/1","name":"x","input":[3,64,64],"layers":"conv2d(100000, 99)"}"#.to_string(),
+        r#"{"format":"neurite.spec/1","name":"x","input":[1,1000,1000],"layers":"conv2d(4000, 1)"}"#.to_string(),
+        format!(
+            r#"{{"format":"neurite.spec/1","name":"x","input":[100],"layers":"{}"}}"#,
+            "linear(40000) ".repeat(3)
+        ),
     ];
     for text in &cases {
         let err = ModelSpec::from_metadata(text).unwrap_err();
         assert!(
             matches!(
                 err,
-                ModelSpecError::TooLarge { .. } | ModelSpecError::BadHidden { .. } | ModelSpecError::BadInput { .. }
+                SpecError::TooLarge { .. }
+                    | SpecError::OutputTooLarge { .. }
+                    | SpecError::Preset { .. }
+                    | SpecError::Shape { .. }
+                    | SpecError::File { .. }
             ),
             "{text}: {err}"
         );

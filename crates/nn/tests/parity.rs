@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use neurite_nn::functional::{avg_pool2d, batch_norm, conv2d, dense, linear, max_pool2d};
 use neurite_nn::loss::{binary_cross_entropy_with_logits, cross_entropy_with, mse_loss, Reduction};
-use neurite_nn::models::ModelSpec;
+use neurite_nn::spec::ModelSpec;
 use neurite_nn::{BatchNorm2d, Module};
 use neurite_tensor::Tensor;
 use safetensors::{Dtype, SafeTensors};
@@ -286,14 +286,7 @@ fn a_pytorch_mlp_runs_identically_here() {
     let f = Fixture::load("torch_mlp.safetensors");
     let io = Fixture::load("torch_mlp_io.safetensors");
     let spec = ModelSpec::from_metadata(&f.meta["neurite.architecture"]).unwrap();
-    assert_eq!(
-        spec,
-        ModelSpec::Mlp {
-            input: 8,
-            hidden: vec![6],
-            classes: 3
-        }
-    );
+    assert_eq!(spec, ModelSpec::preset("mlp", Some(&[6]), &[8], 3).unwrap());
     let mut model = spec.build(&mut neurite_tensor::seeded_rng(0));
     for (name, p) in model.named_parameters() {
         p.set_data(f.t(&name).data());

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use neurite_datasets::{mnist, DataLoader, Dataset, Layout};
 use neurite_nn::loss::cross_entropy;
-use neurite_nn::models::ModelSpec;
 use neurite_nn::optim::{Adam, Optimizer, Sgd};
+use neurite_nn::spec::ModelSpec;
 use neurite_nn::train::{evaluate, fit_with, FitOptions};
 use neurite_nn::{Module, Sequential};
 use neurite_tensor::gemm::gemm;

@@ -3,7 +3,6 @@
 
 use neurite_datasets::{DataLoader, Layout};
 use neurite_nn::metrics::ConfusionMatrix;
-use neurite_nn::models::ModelSpec;
 use neurite_nn::Module;
 use neurite_tensor::no_grad;
 use serde_json::json;
@@ -22,9 +21,10 @@ pub fn run(args: &EvalArgs) -> CliResult {
     let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     // An MLP takes flattened images (only the count must agree); a CNN the exact shape.
-    let fits = match &spec {
-        ModelSpec::Mlp { input, .. } => *input == d.image_shape().iter().product::<usize>(),
-        ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input == d.image_shape(),
+    let fits = if spec.takes_flat_input() {
+        spec.input_shape() == [d.image_shape().iter().product::<usize>()]
+    } else {
+        spec.input_shape() == d.image_shape()
     };
     if spec.classes() != d.num_classes() || !fits {
         return Err(CliError::new(format!(
@@ -38,7 +38,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
             d.num_classes()
         )));
     }
-    let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
+    let layout = if spec.takes_flat_input() {
         Layout::Flat
     } else {
         Layout::Nchw

@@ -6,4 +6,5 @@ pub mod fetch;
 pub mod info;
 pub mod predict;
 pub mod show;
+pub mod summary;
 pub mod train;

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use image::imageops::FilterType;
 use neurite_datasets::catalog::{DatasetKind, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES};
-use neurite_nn::models::ModelSpec;
 use neurite_nn::Module;
 use neurite_tensor::{no_grad, Tensor};
 
@@ -82,9 +81,9 @@ pub fn run(args: &PredictArgs) -> CliResult {
     let (spec, recorded) = spec_for_file(&args.weights, &args.model, fallback)?;
     let kind = args.dataset.or(recorded).unwrap_or(DatasetKind::Mnist);
     let mut model = load_model(&spec, &args.weights)?;
-    let chw = match &spec {
-        ModelSpec::Mlp { .. } => crate::model::shape_of(kind).0,
-        ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input,
+    let chw = match *spec.input_shape() {
+        [c, h, w] => [c, h, w],
+        _ => crate::model::shape_of(kind).0,
     };
     if chw.iter().product::<usize>() != spec.input_shape().iter().product::<usize>() {
         return Err(CliError::usage(format!(

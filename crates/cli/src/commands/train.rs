@@ -7,9 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use neurite_datasets::{DataLoader, Layout};
-use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::serialize;
+use neurite_nn::spec::METADATA_KEY;
 use neurite_nn::tensorboard::TensorBoardLogger;
 use neurite_nn::train::{fit_with, EpochStats, FitOptions, FitReport, TrainCallback, TrainError};
 use neurite_nn::Module;
@@ -20,7 +20,7 @@ use crate::cli::{OptimizerName, TrainArgs};
 use crate::data;
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::{EpochRecord, MetricsFile};
-use crate::model::{spec_from_args, DATASET_KEY};
+use crate::model::{spec_from_flags, ModelFlags, DATASET_KEY};
 use crate::output::{outln, plural};
 use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
@@ -71,21 +71,27 @@ pub fn run(args: &TrainArgs) -> CliResult {
     }
     let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
-    let spec = spec_from_args(
-        args.model.model,
-        args.model.hidden.as_deref(),
+    let spec = spec_from_flags(
+        ModelFlags {
+            model: args.model.model.as_deref(),
+            layers: args.model.layers.as_deref(),
+            hidden: args.model.hidden.as_deref(),
+        },
         d.image_shape(),
-        d.num_classes(),
+        Some(d.num_classes()),
     )?;
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, spec.name())));
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, path_safe(spec.name()))));
     fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
 
-    let mut model = spec.build(&mut seeded_rng(args.seed));
+    if spec.ends_in_softmax() {
+        outln!("note: the model ends in softmax; it is trained on the logits before it with cross-entropy (as Keras' categorical_crossentropy does), and saved with it")?;
+    }
+    let mut model = spec.logits_spec().build(&mut seeded_rng(args.seed));
     let mut opt = optimizer(args.optimizer, model.parameters(), lr);
-    let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
+    let layout = if spec.takes_flat_input() {
         Layout::Flat
     } else {
         Layout::Nchw
@@ -198,6 +204,20 @@ pub fn run(args: &TrainArgs) -> CliResult {
         None if report.stopped_early => Err(CliError::interrupted(interrupted_message(&report))),
         None => logged,
     }
+}
+
+/// `name` with every character but letters, digits, `-` and `_` replaced by `_`, for a
+/// default directory name.
+fn path_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// What an interrupted run says: where it stopped, counted from 1 like the table.

@@ -5,8 +5,8 @@
 //! Shared by the fuzz target (`fuzz_targets/model_metadata.rs`) and the stable replay test that
 //! runs every committed seed and regression input (`tests/fuzz_replay.rs`).
 
-use neurite_nn::models::ModelSpec;
 use neurite_nn::serialize::MAX_TENSOR_VALUES;
+use neurite_nn::spec::ModelSpec;
 use neurite_nn::Module;
 use neurite_tensor::seeded_rng;
 

@@ -6,5 +6,7 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod flatten;
+pub mod global_pool;
+pub mod identity;
 pub mod linear;
 pub mod pool;
