@@ -381,7 +381,9 @@ pub(super) fn from_keras_value(value: &Value, stem: &str, data_shape: &[usize]) 
                     return Err(at.err(format!("`axis` {axis:?} is not the channel axis")));
                 }
                 let eps = at.float("epsilon")?.unwrap_or(1e-3);
-                let momentum = 1.0 - at.float("momentum")?.unwrap_or(0.99);
+                // Keras' momentum is the weight of the old statistics, PyTorch's of the new batch.
+                let keras_momentum = at.float("momentum")?.map_or(0.99, |m| at.get("momentum").and_then(Value::as_f64).unwrap_or(m as f64));
+                let momentum = (1.0 - keras_momentum) as f32;
                 if eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
                     return Err(at.err("`epsilon` must be positive and `momentum` in [0, 1]"));
                 }

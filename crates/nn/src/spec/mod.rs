@@ -216,13 +216,17 @@ impl ModelSpec {
         Summary::of(self)
     }
 
-    /// Whether the last layer is a softmax (Keras models often end in one): training with
-    /// cross-entropy then runs the model without it, on logits, as Keras'
-    /// `categorical_crossentropy` does.
+    /// Whether the model ends in a softmax (a `softmax` layer, or a `dense(.., softmax)` as
+    /// Keras models often have): training with cross-entropy then runs it on the logits before
+    /// the softmax, as Keras' `categorical_crossentropy` does ([`ModelSpec::logits_spec`]).
     pub fn ends_in_softmax(&self) -> bool {
         matches!(
             self.layers.last().map(|l| &l.kind),
             Some(LayerSpec::Activation(crate::Activation::Softmax))
+                | Some(LayerSpec::Dense {
+                    activation: crate::Activation::Softmax,
+                    ..
+                })
         )
     }
 }
@@ -232,14 +236,22 @@ impl ModelSpec {
     /// with cross-entropy, evaluation and prediction run. The same parameters, names and
     /// values; the spec itself unchanged otherwise.
     pub fn logits_spec(&self) -> ModelSpec {
-        if !self.ends_in_softmax() || self.layers.len() < 2 {
-            return self.clone();
-        }
         let mut spec = self.clone();
-        spec.layers.pop();
-        let last = spec.layers.len().to_string();
-        let dropped = self.layers.last().and_then(|l| l.name.clone()).unwrap_or(last);
-        spec.info.retain(|l| l.path != dropped);
+        match spec.layers.last_mut().map(|l| &mut l.kind) {
+            Some(LayerSpec::Dense { activation, .. }) if *activation == crate::Activation::Softmax => {
+                *activation = crate::Activation::Linear;
+            }
+            Some(LayerSpec::Activation(crate::Activation::Softmax)) if self.layers.len() > 1 => {
+                spec.layers.pop();
+                let path = self
+                    .layers
+                    .last()
+                    .and_then(|l| l.name.clone())
+                    .unwrap_or(spec.layers.len().to_string());
+                spec.info.retain(|l| l.path != path);
+            }
+            _ => {}
+        }
         spec
     }
 }
