@@ -24,6 +24,9 @@ pub mod doc_snippets {
     /// docs/architecture.md.
     #[doc = include_str!("../docs/architecture.md")]
     pub struct Architecture;
+    /// docs/models.md.
+    #[doc = include_str!("../docs/models.md")]
+    pub struct Models;
     /// docs/benchmarks.md.
     #[doc = include_str!("../docs/benchmarks.md")]
     pub struct Benchmarks;
