@@ -255,14 +255,9 @@ fn print_table(records: &[EpochRecord]) -> CliResult {
     Ok(())
 }
 
-/// Writes JSON through a temporary file and a rename, so no partial file is left behind.
+/// Writes JSON atomically ([`neurite_tensor::atomic_file`]), so no partial file is left behind.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CliResult {
-    let tmp = path.with_extension("json.partial");
-    let text = serde_json::to_string_pretty(value)?;
-    fs::write(&tmp, text + "\n")
-        .and_then(|()| fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            CliError::new(format!("cannot write {}: {e}", path.display()))
-        })
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    neurite_tensor::atomic_file::write(path, text.as_bytes())
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))
 }
