@@ -26,7 +26,7 @@ pub use layers::dropout::Dropout;
 pub use layers::flatten::Flatten;
 pub use layers::linear::Linear;
 pub use layers::pool::{AvgPool2d, MaxPool2d};
-pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Reduction};
+pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Loss, Reduction};
 pub use metrics::{accuracy, ConfusionMatrix};
 pub use models::ModelSpec;
 pub use module::Module;
