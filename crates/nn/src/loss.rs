@@ -286,7 +286,11 @@ impl Loss {
         );
         let mut one_hot = vec![0f32; labels.len() * shape[1]];
         for (row, &l) in labels.iter().enumerate() {
-            assert!(l < shape[1], "{}: label {l} out of range for output shape {shape:?}", self.name());
+            assert!(
+                l < shape[1],
+                "{}: label {l} out of range for output shape {shape:?}",
+                self.name()
+            );
             one_hot[row * shape[1] + l] = 1.0;
         }
         Tensor::from_vec(one_hot, &shape).expect("B*C values")

@@ -5,7 +5,9 @@ use ndarray::{ArrayD, Zip};
 use neurite_tensor::Tensor;
 
 use super::state::buffers_by_param;
-use super::{check_lr, check_params, state_buffer, with_param_and_grad, zip_update, Optimizer, OptimizerState, StateError};
+use super::{
+    check_lr, check_params, state_buffer, with_param_and_grad, zip_update, Optimizer, OptimizerState, StateError,
+};
 
 /// Stochastic gradient descent, `torch.optim.SGD`.
 ///

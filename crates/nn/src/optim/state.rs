@@ -81,7 +81,10 @@ pub(super) fn buffers_by_param(
             .get(index)
             .ok_or_else(|| bad(format!("index {index}, but there are {} parameters", shapes.len())))?;
         if value.shape() != shape.as_slice() {
-            return Err(bad(format!("shape {:?}, but the parameter is {shape:?}", value.shape())));
+            return Err(bad(format!(
+                "shape {:?}, but the parameter is {shape:?}",
+                value.shape()
+            )));
         }
         if found[index][slot].replace(value.clone()).is_some() {
             return Err(bad("appears twice".to_string()));

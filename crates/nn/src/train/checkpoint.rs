@@ -179,7 +179,9 @@ impl Checkpoint {
     /// [`CheckpointError::Mismatch`] naming the tensor or the optimizer setting that differs.
     pub fn restore(&self, model: &mut dyn Module, optimizer: &mut dyn Optimizer) -> Result<(), CheckpointError> {
         let pairs = self.check_model(model)?;
-        optimizer.load_state(&self.optimizer).map_err(|e: StateError| self.mismatch(e.to_string()))?;
+        optimizer
+            .load_state(&self.optimizer)
+            .map_err(|e: StateError| self.mismatch(e.to_string()))?;
         // The optimizer accepted its state; now the weights (which cannot fail any more).
         for (t, v) in pairs {
             t.set_data(v.read(|d| d.to_owned()));
@@ -203,7 +205,10 @@ impl Checkpoint {
         let mut names = Vec::new();
         for (name, t) in model.named_parameters().into_iter().chain(model.named_buffers()) {
             let Some(v) = self.model.get(&name) else {
-                return Err(self.mismatch(format!("the model has `{name}` {:?}, the checkpoint does not", t.shape())));
+                return Err(self.mismatch(format!(
+                    "the model has `{name}` {:?}, the checkpoint does not",
+                    t.shape()
+                )));
             };
             if v.shape() != t.shape() {
                 return Err(self.mismatch(format!(
@@ -246,7 +251,9 @@ fn parse_record(path: &Path, metadata: &Metadata) -> Result<(CheckpointInfo, Opt
             .and_then(Value::as_u64)
             .ok_or_else(|| invalid(path, format!("`{key}` is missing or not a count")))
     };
-    let opt = v.get("optimizer").ok_or_else(|| invalid(path, "no `optimizer` record".into()))?;
+    let opt = v
+        .get("optimizer")
+        .ok_or_else(|| invalid(path, "no `optimizer` record".into()))?;
     let kind = opt
         .get("kind")
         .and_then(Value::as_str)

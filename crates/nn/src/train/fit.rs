@@ -5,8 +5,8 @@ use std::time::Instant;
 use super::best::BestWeights;
 use super::evaluate::{ratio, Totals};
 use super::{
-    evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport,
-    ScheduleUnit, TrainCallback, TrainError,
+    evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, ScheduleUnit,
+    TrainCallback, TrainError,
 };
 use crate::module::Module;
 use crate::optim::{clip_grad_norm, grad_norm, Optimizer};
@@ -103,7 +103,7 @@ impl Loop<'_, '_, '_, '_, '_> {
         T: IntoIterator<Item = B>,
         E: IntoIterator<Item = B>,
         B: Into<Batch>,
-        {
+    {
         let options = self.options;
         let metrics = options.metrics();
         let params = self.model.parameters();
@@ -130,7 +130,9 @@ impl Loop<'_, '_, '_, '_, '_> {
                 if !loss_value.is_finite() {
                     drop((loss, output));
                     self.optimizer.zero_grad();
-                    report.epochs.push(epoch_stats(&totals, epoch, start, false, options, &metrics));
+                    report
+                        .epochs
+                        .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
                     return Err(TrainError::NonFiniteLoss {
                         epoch,
                         batch: index,
@@ -151,7 +153,9 @@ impl Loop<'_, '_, '_, '_, '_> {
                 };
                 if !norm.is_finite() {
                     self.optimizer.zero_grad();
-                    report.epochs.push(epoch_stats(&totals, epoch, start, false, options, &metrics));
+                    report
+                        .epochs
+                        .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
                     return Err(TrainError::NonFiniteGradient {
                         epoch,
                         batch: index,
