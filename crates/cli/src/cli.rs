@@ -37,7 +37,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
     #[command(
-        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01"
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01 --augment flip,crop\n  neurite train --validation-split 0.1 --early-stopping 3 --epochs 30 --schedule cosine\n  neurite train --epochs 10 --out runs/a; neurite train --resume runs/a --epochs 20   # continue a run\n\nEvery epoch ends with an atomic checkpoint.safetensors in --out; Ctrl-C or SIGTERM stops after\nthe current batch and saves; a diverged run keeps the last finite checkpoint."
     )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
@@ -225,8 +225,52 @@ pub struct TrainArgs {
     /// Also write TensorBoard event files to DIR (view with `tensorboard --logdir DIR`).
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,
+    /// Replace a run already in --out (without it, an existing run is refused).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Continue the run in DIR from its checkpoint.safetensors, with the run's saved settings
+    /// (give --epochs for the new total; --lr may change; other changed settings are refused).
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// Hold out this fraction of the training set (seeded) for validation after each epoch.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub validation_split: f32,
+    /// Stop when the validation loss has not improved for PATIENCE epochs and keep the best
+    /// epoch's weights (needs --validation-split).
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stopping: Option<usize>,
+    /// Learning-rate schedule, per epoch: step (x0.1 every third of the run), cosine (to 0),
+    /// warmup-cosine (--warmup epochs of linear warm-up, then cosine).
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleName>,
+    /// Epochs of linear warm-up from a tenth of --lr (with any schedule, or none).
+    #[arg(long, value_name = "EPOCHS", default_value_t = 0)]
+    pub warmup: usize,
+    /// Training augmentation: flip (left-right), crop (pad 4, random crop), e.g. flip,crop.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub augment: Vec<AugmentName>,
     #[command(flatten)]
     pub data: DataDirArg,
+}
+
+/// Learning-rate schedules of `neurite train --schedule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleName {
+    /// Multiply the rate by 0.1 every third of the epochs.
+    Step,
+    /// Cosine annealing from --lr to 0 over the run.
+    Cosine,
+    /// --warmup epochs of linear warm-up, then cosine annealing.
+    WarmupCosine,
+}
+
+/// Augmentations of `neurite train --augment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AugmentName {
+    /// Random left-right flip.
+    Flip,
+    /// Zero-pad 4 pixels, then crop back to size at a random offset.
+    Crop,
 }
 
 /// `neurite eval`.

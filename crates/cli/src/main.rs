@@ -5,6 +5,7 @@
 //! 130 for a training run stopped by Ctrl-C after saving. A reader that closes stdout early
 //! ends the command quietly with 141, as a process killed by SIGPIPE would.
 
+mod checkpointer;
 mod cli;
 mod commands;
 mod data;
@@ -15,6 +16,9 @@ mod output;
 mod plot;
 mod progress;
 mod render;
+mod run_dir;
+mod run_settings;
+mod validation;
 
 use std::process::ExitCode;
 

@@ -13,10 +13,19 @@ type Panel<'a, 'b> = (
     [(&'static str, Vec<(f64, f64)>); 2],
 );
 
-/// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`.
+/// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`, written
+/// atomically.
 pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
-    let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
-    let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+    let mut svg = String::new();
+    draw_curves(&mut svg, epochs).map_err(|e| format!("cannot draw {}: {e}", path.display()))?;
+    neurite_tensor::atomic_file::write(path, svg.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Draws the two panels as SVG text into `svg`.
+fn draw_curves(svg: &mut String, epochs: &[EpochRecord]) -> Result<(), String> {
+    let root = SVGBackend::with_string(svg, (960, 400)).into_drawing_area();
+    let fail = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let (left, right) = root.split_horizontally(480);
     let n = epochs.len().max(1) as f64;

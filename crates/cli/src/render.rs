@@ -151,14 +151,11 @@ pub fn write_png_grid(path: &Path, images: &[Pixels<'_>]) -> Result<(), String> 
             }
         }
     }
-    let tmp = path.with_extension("png.partial");
+    let mut png = std::io::Cursor::new(Vec::new());
     canvas
-        .save_with_format(&tmp, image::ImageFormat::Png)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(image::ImageError::IoError))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
+    neurite_tensor::atomic_file::write(path, png.get_ref()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -134,6 +134,8 @@ pub struct Batch {
     pub labels: Vec<usize>,
     /// `[B, classes]` one-hot labels when the loader was asked for them.
     pub one_hot: Option<Tensor>,
+    /// Float targets `[B, k]` for regression; `None` when the targets are the class `labels`.
+    pub targets: Option<Tensor>,
     /// Indices of the images in the set, in batch order.
     pub indices: Vec<usize>,
 }
@@ -407,6 +409,7 @@ impl DataLoader {
             images,
             labels,
             one_hot,
+            targets: None,
             indices: indices.to_vec(),
         }
     }

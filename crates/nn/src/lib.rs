@@ -29,7 +29,7 @@ pub use layers::global_pool::GlobalAvgPool2d;
 pub use layers::identity::Identity;
 pub use layers::linear::Linear;
 pub use layers::pool::{AvgPool2d, MaxPool2d};
-pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Reduction};
+pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, Loss, Reduction};
 pub use metrics::{accuracy, ConfusionMatrix};
 pub use module::{Fuse, Module};
 pub use residual::Residual;

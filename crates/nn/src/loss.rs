@@ -229,3 +229,70 @@ pub fn binary_cross_entropy_with_logits_with(logits: &Tensor, targets: &Tensor, 
         vec![gx, gt]
     })
 }
+
+/// The loss a training run minimises ([`crate::train::FitOptions::loss`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Loss {
+    /// [`cross_entropy`] of logits `[B, C]` against the class labels (classification).
+    #[default]
+    CrossEntropy,
+    /// [`mse_loss`] of outputs `[B, k]` against float targets (regression), or against the
+    /// one-hot labels when a batch has no targets.
+    Mse,
+    /// [`binary_cross_entropy_with_logits`] of logits `[B, k]` against targets in `[0, 1]`
+    /// (multi-label), or against the one-hot labels when a batch has no targets.
+    BceWithLogits,
+}
+
+impl Loss {
+    /// The mean loss of `output` for a batch with class `labels` and optional float `targets`
+    /// `[B, k]` (used by `Mse` and `BceWithLogits`; `CrossEntropy` always uses the labels).
+    ///
+    /// # Panics
+    /// When the shapes do not fit (naming the loss and both shapes).
+    pub fn compute(&self, output: &Tensor, labels: &[usize], targets: Option<&Tensor>) -> Tensor {
+        match self {
+            Loss::CrossEntropy => cross_entropy(output, labels),
+            Loss::Mse => mse_loss(output, &self.target(output, labels, targets)),
+            Loss::BceWithLogits => binary_cross_entropy_with_logits(output, &self.target(output, labels, targets)),
+        }
+    }
+
+    /// Whether the outputs are class scores, so that accuracy means something: true for
+    /// cross-entropy and BCE, false for MSE (regression).
+    pub fn is_classification(&self) -> bool {
+        !matches!(self, Loss::Mse)
+    }
+
+    /// The name used on the command line and in files (`cross-entropy`, `mse`, `bce`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::Mse => "mse",
+            Loss::BceWithLogits => "bce",
+        }
+    }
+
+    fn target(&self, output: &Tensor, labels: &[usize], targets: Option<&Tensor>) -> Tensor {
+        if let Some(t) = targets {
+            return t.clone();
+        }
+        let shape = output.shape();
+        assert!(
+            shape.len() == 2 && shape[0] == labels.len(),
+            "{}: output shape {shape:?} does not fit {} labels (expected [batch, classes])",
+            self.name(),
+            labels.len()
+        );
+        let mut one_hot = vec![0f32; labels.len() * shape[1]];
+        for (row, &l) in labels.iter().enumerate() {
+            assert!(
+                l < shape[1],
+                "{}: label {l} out of range for output shape {shape:?}",
+                self.name()
+            );
+            one_hot[row * shape[1] + l] = 1.0;
+        }
+        Tensor::from_vec(one_hot, &shape).expect("B*C values")
+    }
+}

@@ -21,7 +21,7 @@ fn batches(steps: usize, batch: usize, shape: &[usize]) -> Vec<Batch> {
             full.extend_from_slice(shape);
             let x = Tensor::uniform(&full, 0.0, 1.0, &mut rng);
             let y = (0..batch).map(|i| (i * 7 + s * 3) % 10).collect();
-            (x, y)
+            Batch::new(x, y)
         })
         .collect()
 }

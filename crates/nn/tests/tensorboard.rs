@@ -140,7 +140,7 @@ fn a_fit_run_reads_back_in_tensorboard_with_the_reported_values() {
     let y: Vec<usize> = x.to_vec().chunks(4).map(|r| usize::from(r[0] - r[3] > 0.0)).collect();
     let batches = move |_epoch: usize| -> Vec<Batch> {
         (0..3)
-            .map(|b| (x.narrow(0, b * 16, 16), y[b * 16..(b + 1) * 16].to_vec()))
+            .map(|b| Batch::new(x.narrow(0, b * 16, 16), y[b * 16..(b + 1) * 16].to_vec()))
             .collect()
     };
     let mut model = Sequential::new()

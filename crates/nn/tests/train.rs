@@ -31,7 +31,7 @@ fn batches(x: &[f32], y: &[usize], epoch: usize, shuffle: bool) -> Vec<Batch> {
         .chunks(32)
         .map(|idx| {
             let xs: Vec<f32> = idx.iter().flat_map(|&i| x[i * 4..i * 4 + 4].iter().copied()).collect();
-            (
+            Batch::new(
                 Tensor::from_vec(xs, &[idx.len(), 4]).unwrap(),
                 idx.iter().map(|&i| y[i]).collect(),
             )
@@ -251,6 +251,7 @@ fn divergence_stops_with_a_typed_error_and_keeps_the_last_good_parameters() {
         TrainError::NonFiniteGradient {
             epoch, batch, report, ..
         } => (*epoch, *batch, report),
+        other => panic!("expected a divergence, got {other}"),
     };
     let message = err.to_string();
     // The message counts from 1, like the CLI's table; the fields count from 0.

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod atomic_file;
 mod autograd;
 mod error;
 pub mod gemm;

@@ -122,19 +122,14 @@ pub fn print_table(reports: &[WorkloadReport]) {
     }
 }
 
-/// Writes the reports as JSON, through a temporary file and a rename.
+/// Writes the reports as JSON, atomically ([`neurite_tensor::atomic_file`]).
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let tmp = path.with_extension("json.partial");
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, text + "\n")
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())? + "\n";
+    neurite_tensor::atomic_file::write(path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Draws the ratios (bars) against their targets (marks) as an SVG bar chart.

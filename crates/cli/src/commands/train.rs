@@ -3,20 +3,25 @@
 //! TensorBoard event file with the same values).
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use neurite_datasets::{DataLoader, Layout};
-use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
+use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::{Augment, Batch, DataLoader, Layout};
+use neurite_nn::optim::{Adam, AdamW, ConstantLr, CosineAnnealingLr, LinearWarmup, LrSchedule, Optimizer, Sgd, StepLr};
 use neurite_nn::serialize;
 use neurite_nn::spec::METADATA_KEY;
 use neurite_nn::tensorboard::TensorBoardLogger;
-use neurite_nn::train::{fit_with, EpochStats, FitOptions, FitReport, TrainCallback, TrainError};
+use neurite_nn::train::checkpoint::{self, CheckpointInfo};
+use neurite_nn::train::{
+    fit_with, Batch as TrainBatch, EarlyStopping, EpochBatches, EpochStats, FitOptions, FitReport, TrainCallback,
+    TrainError,
+};
 use neurite_nn::Module;
 use neurite_tensor::seeded_rng;
 use serde_json::json;
 
-use crate::cli::{OptimizerName, TrainArgs};
+use crate::checkpointer::Checkpointer;
+use crate::cli::{AugmentName, OptimizerName, ScheduleName, TrainArgs};
 use crate::data;
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::{EpochRecord, MetricsFile};
@@ -24,6 +29,9 @@ use crate::model::{spec_from_flags, ModelFlags, DATASET_KEY};
 use crate::output::{outln, plural};
 use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
+use crate::run_dir;
+use crate::run_settings::RunSettings;
+use crate::validation;
 
 /// The learning rate used when `--lr` is not given.
 pub fn default_lr(optimizer: OptimizerName) -> f32 {
@@ -63,54 +71,124 @@ fn check_args(args: &TrainArgs) -> CliResult<f32> {
 /// Runs `neurite train`.
 pub fn run(args: &TrainArgs) -> CliResult {
     let lr = check_args(args)?;
+    // --out first: an unwritable folder or an existing run fails before anything is loaded.
+    let resume = args.resume.is_some();
+    let earlier = match &args.resume {
+        Some(dir) => Some(read_resume(dir)?),
+        None => None,
+    };
+    let settings = match &earlier {
+        Some((saved, _, _)) => RunSettings::resumed(saved.clone(), args, lr)?,
+        None => RunSettings::from_args(args, lr),
+    };
+    check_settings(&settings)?;
+    let dataset: DatasetKind = settings.dataset.parse().map_err(|e| CliError::new(format!("{e}")))?;
+    let out = match (&args.resume, &args.out) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(out)) => out.clone(),
+        (None, None) => PathBuf::from(format!("runs/{}-{}", settings.dataset, path_safe(&settings.model_name()))),
+    };
+    let out = run_dir::prepare(&out, args.overwrite, resume)?;
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
             .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
     }
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
+    let opened = data::open(dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     let spec = spec_from_flags(
         ModelFlags {
-            model: args.model.model.as_deref(),
-            layers: args.model.layers.as_deref(),
-            hidden: args.model.hidden.as_deref(),
+            model: settings.model.as_deref(),
+            layers: settings.layers.as_deref(),
+            hidden: settings.hidden.as_deref(),
         },
         d.image_shape(),
         Some(d.num_classes()),
     )?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, path_safe(spec.name()))));
-    fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
-
+    let optimizer_name = settings.optimizer()?;
     if spec.ends_in_softmax() {
         outln!("note: the model ends in softmax; it is trained on the logits before it with cross-entropy (as Keras' categorical_crossentropy does), and saved with it")?;
     }
-    let mut model = spec.logits_spec().build(&mut seeded_rng(args.seed));
-    let mut opt = optimizer(args.optimizer, model.parameters(), lr);
+    let mut model = spec.logits_spec().build(&mut seeded_rng(settings.seed));
+    let mut opt = optimizer(optimizer_name, model.parameters(), settings.lr);
+    let mut metadata = HashMap::new();
+    metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
+    metadata.insert(DATASET_KEY.to_string(), settings.dataset.clone());
+    let checkpoint_path = out.join(run_dir::CHECKPOINT);
+    let (start_epoch, start_step, earlier_records) = match earlier {
+        Some((_, info, records)) => {
+            let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(format!("--resume: {e}")))?;
+            if loaded.metadata.get(METADATA_KEY) != metadata.get(METADATA_KEY) {
+                return Err(CliError::usage(format!(
+                    "--resume: {} holds a different architecture ({}) than this run ({})",
+                    checkpoint_path.display(),
+                    loaded.metadata.get(METADATA_KEY).map_or("none", String::as_str),
+                    spec.to_metadata()
+                )));
+            }
+            loaded
+                .restore(&mut model, opt.as_mut())
+                .map_err(|e| CliError::new(format!("--resume: {e}")))?;
+            if settings.lr != loaded.optimizer.learning_rate {
+                opt.set_learning_rate(settings.lr);
+            }
+            if info.epochs_done >= settings.epochs {
+                return Err(CliError::usage(format!(
+                    "--resume: the run has done {} of --epochs {}; give a larger --epochs to continue it",
+                    info.epochs_done, settings.epochs
+                )));
+            }
+            (info.epochs_done, info.global_step, records)
+        }
+        None => (0, 0, Vec::new()),
+    };
     let layout = if spec.takes_flat_input() {
         Layout::Flat
     } else {
         Layout::Nchw
     };
-    let train = DataLoader::new(&d.train, args.batch_size)
-        .shuffle(args.seed)
+    let mut train = DataLoader::new(&d.train, settings.batch_size)
+        .shuffle(settings.seed)
         .layout(layout);
+    if let Some(a) = augment(&settings)? {
+        train = train.augment(a);
+    }
+    let plain = DataLoader::new(&d.train, 1000).layout(layout);
+    let (train_idx, val_idx) = if settings.validation_split > 0.0 {
+        validation::split(d.train.len(), settings.validation_split, settings.seed)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let split = !val_idx.is_empty();
     let test = DataLoader::new(&d.test, 1000).layout(layout);
+    let num_batches = if split {
+        train_idx.len().div_ceil(settings.batch_size)
+    } else {
+        train.num_batches()
+    };
     outln!(
-        "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {}, {}",
+        "{} {} ({} parameters) on {} ({} train{} / {} test images{}), {:?} lr {}, batch {}, {}, {}",
+        if resume { "resuming" } else { "training" },
         spec.name(),
         model.num_parameters(),
-        args.dataset.display_name(),
-        d.train.len(),
+        dataset.display_name(),
+        if split { train_idx.len() } else { d.train.len() },
+        if split {
+            format!(" / {} validation", val_idx.len())
+        } else {
+            String::new()
+        },
         d.test.len(),
         if opened.is_embedded() { ", embedded sample" } else { "" },
-        args.optimizer,
-        args.batch_size,
-        plural(args.epochs, "epoch", "epochs"),
+        optimizer_name,
+        settings.lr,
+        settings.batch_size,
+        if resume {
+            format!("epochs {} to {}", start_epoch + 1, settings.epochs)
+        } else {
+            plural(settings.epochs, "epoch", "epochs")
+        },
         plural(rayon::current_num_threads(), "thread", "threads")
     )?;
 
@@ -120,74 +198,115 @@ pub fn run(args: &TrainArgs) -> CliResult {
         .map(TensorBoardLogger::create)
         .transpose()
         .map_err(|e| CliError::new(format!("--tensorboard: cannot create: {e}")))?;
-    let stop = install_ctrl_c();
-    let mut progress = Progress::new(args.epochs, stop);
-    // Train on a pool worker, so parallel ops split work with this thread instead of waking
-    // the pool from outside and blocking on it.
-    let result = rayon::scope(|_| {
-        let options = FitOptions {
-            batches_per_epoch: Some(train.num_batches()),
-            ..FitOptions::new(args.epochs)
+    let mut checkpointer = Checkpointer {
+        path: checkpoint_path.clone(),
+        settings: settings.clone(),
+        earlier: earlier_records.clone(),
+        metadata: metadata.clone(),
+        saved_epochs: resume.then_some(start_epoch),
+    };
+    if !resume {
+        // A first checkpoint before any step: a run stopped in its first epoch can resume.
+        let info = CheckpointInfo {
+            epochs_done: 0,
+            global_step: 0,
+            run: Checkpointer::run_record(&settings, &[]),
         };
+        checkpoint::save(&checkpoint_path, &model, opt.as_ref(), &info, &metadata)
+            .map_err(|e| CliError::new(format!("--out {}: cannot write the checkpoint: {e}", out.display())))?;
+        checkpointer.saved_epochs = Some(0);
+    }
+    let stop = install_ctrl_c();
+    let mut progress = Progress::new(settings.epochs, stop.clone());
+    let options = FitOptions {
+        batches_per_epoch: Some(num_batches),
+        schedule: schedule(&settings)?,
+        validation: split.then(|| validation_batches(&plain, &val_idx)),
+        early_stopping: settings.early_stopping.map(|patience| EarlyStopping {
+            patience,
+            min_delta: 0.0,
+        }),
+        start_epoch,
+        start_step,
+        ..FitOptions::new(settings.epochs)
+    };
+    let result = {
         let mut callbacks: Vec<&mut dyn TrainCallback> = vec![&mut progress];
         if let Some(logger) = tensorboard.as_mut() {
             callbacks.push(logger);
         }
+        callbacks.push(&mut checkpointer);
+        let (train, train_idx) = (&train, &train_idx);
+        let seed = settings.seed;
         fit_with(
             &mut model,
             opt.as_mut(),
-            |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
-            |_| test.epoch(0).map(|b| b.into_parts()),
+            move |epoch| -> Box<dyn Iterator<Item = TrainBatch>> {
+                if split {
+                    Box::new(validation::batches(train, train_idx, epoch, seed, true).map(to_batch))
+                } else {
+                    Box::new(train.epoch(epoch as u64).map(to_batch))
+                }
+            },
+            |_| test.epoch(0).map(to_batch),
             &options,
             &mut callbacks,
         )
-    });
+    };
+    let saved_epochs = checkpointer.saved_epochs;
     let (report, failure) = match result {
         Ok(report) => (report, None),
-        Err(e) => {
-            let report = match &e {
-                TrainError::NonFiniteLoss { report, .. } | TrainError::NonFiniteGradient { report, .. } => {
-                    (**report).clone()
-                }
-            };
-            (report, Some(e))
+        Err(e) => (e.report().clone(), Some(e)),
+    };
+    // After a divergence the weights may already be non-finite: go back to the last checkpoint.
+    let diverged_from = match &failure {
+        Some(TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. }) => {
+            let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(e.to_string()))?;
+            loaded
+                .restore_model(&mut model)
+                .map_err(|e| CliError::new(e.to_string()))?;
+            Some(saved_epochs.unwrap_or(0))
         }
+        _ => None,
     };
 
-    let records = records(&report);
+    let mut records = earlier_records;
+    records.extend(self::records(&report));
     print_table(&records)?;
-    let mut metadata = HashMap::new();
-    metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
-    metadata.insert(DATASET_KEY.to_string(), args.dataset.name().to_string());
-    let weights = out.join("model.safetensors");
+    let weights = out.join(run_dir::MODEL);
     serialize::save(&model, &weights, &metadata)
         .map_err(|e| CliError::new(format!("cannot save {}: {e}", weights.display())))?;
-    let settings = json!({
-        "dataset": args.dataset.name(),
-        "embedded_sample": opened.is_embedded(),
-        "model": spec.name(),
-        "architecture": spec.to_metadata(),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer": format!("{:?}", args.optimizer).to_lowercase(),
-        "lr": lr,
-        "seed": args.seed,
-        "threads": rayon::current_num_threads(),
-        "stopped_early": report.stopped_early,
-    });
+    let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
+    let mut settings_json = serde_json::to_value(&settings)?;
+    if let Some(obj) = settings_json.as_object_mut() {
+        obj.insert("embedded_sample".into(), json!(opened.is_embedded()));
+        obj.insert("architecture".into(), json!(spec.to_metadata()));
+        obj.insert("model".into(), json!(spec.name()));
+        obj.insert("threads".into(), json!(rayon::current_num_threads()));
+        obj.insert("stopped_early".into(), json!(report.stopped_early));
+        obj.insert("restored_epoch".into(), json!(report.restored_epoch.map(|e| e + 1)));
+    }
     write_json(
         &out.join("metrics.json"),
         &MetricsFile {
-            settings,
+            settings: settings_json,
             epochs: records.clone(),
         },
     )?;
     write_curves(&out.join("curves.svg"), &records).map_err(CliError::new)?;
     outln!(
-        "saved {}, metrics.json and curves.svg in {}",
+        "saved {}, {}, metrics.json and curves.svg in {}",
         weights.display(),
+        run_dir::CHECKPOINT,
         out.display()
     )?;
+    if let Some(best) = report.restored_epoch {
+        outln!(
+            "early stopping: the validation loss did not improve for {}; the saved model has the weights of epoch {}",
+            plural(settings.early_stopping.unwrap_or(0), "epoch", "epochs"),
+            best + 1
+        )?;
+    }
     let logged = match (tensorboard, &args.tensorboard) {
         (Some(logger), Some(dir)) => match logger.finish() {
             Ok(events) => outln!(
@@ -199,10 +318,16 @@ pub fn run(args: &TrainArgs) -> CliResult {
         },
         _ => Ok(()),
     };
-    match failure {
-        Some(e) => Err(CliError::new(format!("{e}; saved the last good model"))),
-        None if report.stopped_early => Err(CliError::interrupted(interrupted_message(&report))),
-        None => logged,
+    match (failure, diverged_from) {
+        (Some(e), Some(0)) => Err(CliError::new(format!(
+            "{e}; saved the initial weights (no epoch had finished)"
+        ))),
+        (Some(e), Some(epoch)) => Err(CliError::new(format!(
+            "{e}; saved the model of the last finite checkpoint, from the end of epoch {epoch}"
+        ))),
+        (Some(e), None) => Err(CliError::new(e.to_string())),
+        (None, _) if interrupted => Err(CliError::interrupted(interrupted_message(&report, saved_epochs, &out))),
+        (None, _) => logged,
     }
 }
 
@@ -220,22 +345,123 @@ fn path_safe(name: &str) -> String {
         .collect()
 }
 
-/// What an interrupted run says: where it stopped, counted from 1 like the table.
-fn interrupted_message(report: &FitReport) -> String {
+/// The validation batches (the same every epoch, in order, not augmented).
+fn validation_batches<'a>(
+    plain: &'a DataLoader,
+    val_idx: &'a [usize],
+) -> Box<dyn Fn(usize) -> EpochBatches<'a> + Send + Sync + 'a> {
+    Box::new(move |_| Box::new(validation::batches(plain, val_idx, 0, 0, false).map(to_batch)))
+}
+
+/// A datasets batch as a training batch.
+fn to_batch(b: Batch) -> TrainBatch {
+    TrainBatch {
+        inputs: b.images,
+        labels: b.labels,
+        targets: b.targets,
+    }
+}
+
+/// Reads the settings and records of the run in `dir` for `--resume`.
+fn read_resume(dir: &Path) -> CliResult<(RunSettings, CheckpointInfo, Vec<EpochRecord>)> {
+    let path = dir.join(run_dir::CHECKPOINT);
+    if !path.exists() {
+        return Err(CliError::usage(format!(
+            "--resume {}: no {} there (is it the --out of a neurite train run?)",
+            dir.display(),
+            run_dir::CHECKPOINT
+        )));
+    }
+    let (info, _) = checkpoint::read_info(&path).map_err(|e| CliError::new(format!("--resume: {e}")))?;
+    let bad = |what: &str| CliError::new(format!("--resume: {}: {what}", path.display()));
+    let settings: RunSettings =
+        serde_json::from_value(info.run["settings"].clone()).map_err(|e| bad(&format!("run settings: {e}")))?;
+    let records: Vec<EpochRecord> =
+        serde_json::from_value(info.run["epochs"].clone()).map_err(|e| bad(&format!("run metrics: {e}")))?;
+    Ok((settings, info, records))
+}
+
+fn check_settings(s: &RunSettings) -> CliResult {
+    if !(0.0..1.0).contains(&s.validation_split) {
+        return Err(CliError::usage(format!(
+            "--validation-split must be in [0, 1), got {}",
+            s.validation_split
+        )));
+    }
+    if s.early_stopping.is_some() && s.validation_split == 0.0 {
+        return Err(CliError::usage(
+            "--early-stopping needs --validation-split (it watches the validation loss)",
+        ));
+    }
+    if s.warmup >= s.epochs && s.warmup > 0 {
+        return Err(CliError::usage(format!(
+            "--warmup {} must be fewer than --epochs {}",
+            s.warmup, s.epochs
+        )));
+    }
+    Ok(())
+}
+
+/// The learning-rate schedule of `--schedule`/`--warmup`, per epoch.
+fn schedule(s: &RunSettings) -> CliResult<Option<Box<dyn LrSchedule>>> {
+    let after_warmup = s.epochs.saturating_sub(s.warmup).max(1);
+    let inner: Option<Box<dyn LrSchedule>> = match s.schedule()? {
+        None => None,
+        Some(ScheduleName::Step) => Some(Box::new(StepLr::new(s.lr, (s.epochs / 3).max(1), 0.1))),
+        Some(ScheduleName::Cosine | ScheduleName::WarmupCosine) => {
+            Some(Box::new(CosineAnnealingLr::new(s.lr, after_warmup, 0.0)))
+        }
+    };
+    Ok(match (inner, s.warmup) {
+        (inner, 0) => inner,
+        (Some(inner), w) => Some(Box::new(LinearWarmup::new(w, 0.1, BoxedSchedule(inner)))),
+        (None, w) => Some(Box::new(LinearWarmup::new(w, 0.1, ConstantLr(s.lr)))),
+    })
+}
+
+/// A boxed schedule as a schedule (for [`LinearWarmup`], which takes one by value).
+struct BoxedSchedule(Box<dyn LrSchedule>);
+
+impl LrSchedule for BoxedSchedule {
+    fn lr(&self, t: usize) -> f32 {
+        self.0.lr(t)
+    }
+}
+
+/// The augmentation of `--augment`.
+fn augment(s: &RunSettings) -> CliResult<Option<Augment>> {
+    let names = s.augment()?;
+    if names.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Augment {
+        pad: if names.contains(&AugmentName::Crop) { 4 } else { 0 },
+        flip: names.contains(&AugmentName::Flip),
+    }))
+}
+
+/// What an interrupted run says: where it stopped (counted from 1, like the table), what was
+/// saved, and how to continue.
+fn interrupted_message(report: &FitReport, checkpoint_epochs: Option<usize>, out: &Path) -> String {
+    let resume = format!(
+        "the checkpoint has {}; continue with `neurite train --resume {}`",
+        plural(checkpoint_epochs.unwrap_or(0), "complete epoch", "complete epochs"),
+        out.display()
+    );
     match report.epochs.last() {
         Some(last) if !last.completed => format!(
-            "interrupted in epoch {} after {} of it; the saved model has those steps, the table only the {} before",
+            "interrupted in epoch {} after {} of it; saved the model with those steps and the table only the {} before; {resume}",
             last.epoch + 1,
             plural(last.batches, "batch", "batches"),
             plural(last.epoch, "complete epoch", "complete epochs"),
         ),
-        Some(last) => format!("interrupted after epoch {}; saved the model", last.epoch + 1),
-        None => "interrupted before the first batch; saved the initial model".to_string(),
+        Some(last) => format!("interrupted after epoch {}; saved the model; {resume}", last.epoch + 1),
+        None => format!("interrupted before the first batch; saved the model; {resume}"),
     }
 }
 
 /// Completed epochs as metrics.json records (1-based epoch numbers, fractions for accuracy).
-fn records(report: &FitReport) -> Vec<EpochRecord> {
+pub fn records(report: &FitReport) -> Vec<EpochRecord> {
     report
         .epochs
         .iter()
@@ -244,6 +470,8 @@ fn records(report: &FitReport) -> Vec<EpochRecord> {
             epoch: e.epoch + 1,
             train_loss: e.train_loss as f64,
             train_accuracy: e.train_accuracy as f64,
+            val_loss: e.val_loss.map_or(f64::NAN, f64::from),
+            val_accuracy: e.val_accuracy.map_or(f64::NAN, f64::from),
             test_loss: e.test_loss.map_or(f64::NAN, f64::from),
             test_accuracy: e.test_accuracy.map_or(f64::NAN, f64::from),
             seconds: e.seconds,
@@ -275,14 +503,9 @@ fn print_table(records: &[EpochRecord]) -> CliResult {
     Ok(())
 }
 
-/// Writes JSON through a temporary file and a rename, so no partial file is left behind.
+/// Writes JSON atomically ([`neurite_tensor::atomic_file`]), so no partial file is left behind.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CliResult {
-    let tmp = path.with_extension("json.partial");
-    let text = serde_json::to_string_pretty(value)?;
-    fs::write(&tmp, text + "\n")
-        .and_then(|()| fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            CliError::new(format!("cannot write {}: {e}", path.display()))
-        })
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    neurite_tensor::atomic_file::write(path, text.as_bytes())
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))
 }

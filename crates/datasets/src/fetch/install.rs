@@ -63,7 +63,7 @@ pub fn install_archive(
     fs::create_dir_all(&target).at(&target)?;
     for expected in files {
         let dest = target.join(&expected.name);
-        fs::rename(extracted.join(&expected.name), &dest).at(&dest)?;
+        neurite_tensor::atomic_file::install(&extracted.join(&expected.name), &dest).at(&dest)?;
     }
     Ok(verified)
 }

@@ -30,9 +30,10 @@ impl Scratch {
         self.armed = false;
     }
 
-    /// Atomically renames the guarded file to `dest` (same folder or file system).
+    /// Atomically installs the guarded file at `dest` (same folder or file system): synced,
+    /// renamed, and the folder synced ([`neurite_tensor::atomic_file::install`]).
     pub fn persist(self, dest: &Path) -> Result<(), FetchError> {
-        fs::rename(&self.path, dest).at(dest)?;
+        neurite_tensor::atomic_file::install(&self.path, dest).at(dest)?;
         self.keep();
         Ok(())
     }

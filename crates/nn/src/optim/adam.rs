@@ -4,7 +4,8 @@
 use ndarray::{ArrayD, Zip};
 use neurite_tensor::Tensor;
 
-use super::{check_lr, check_params, with_param_and_grad, zip_update};
+use super::state::buffers_by_param;
+use super::{check_lr, check_params, with_param_and_grad, zip_update, OptimizerState, StateError};
 
 /// Adam, `torch.optim.Adam` (without `amsgrad`).
 ///
@@ -78,6 +79,48 @@ impl AdamCore {
             param_steps: vec![0; n],
             steps: 0,
         }
+    }
+
+    pub(super) fn state(&self) -> OptimizerState {
+        let mut buffers = Vec::new();
+        for (i, m) in self.moments.iter().enumerate() {
+            if let Some((m, v)) = m {
+                buffers.push((format!("exp_avg.{i}"), m.clone()));
+                buffers.push((format!("exp_avg_sq.{i}"), v.clone()));
+            }
+        }
+        OptimizerState {
+            kind: self.name.to_string(),
+            steps: self.steps,
+            learning_rate: self.lr,
+            param_steps: self.param_steps.clone(),
+            buffers,
+        }
+    }
+
+    pub(super) fn load_state(&mut self, state: &OptimizerState) -> Result<(), StateError> {
+        let shapes: Vec<Vec<usize>> = self.params.iter().map(Tensor::shape).collect();
+        let moments = buffers_by_param(state, self.name, &shapes, &["exp_avg", "exp_avg_sq"])?;
+        if state.param_steps.len() != self.params.len() {
+            return Err(StateError::ParamSteps {
+                expected: self.params.len(),
+                found: state.param_steps.len(),
+            });
+        }
+        check_lr(self.name, state.learning_rate);
+        self.moments = moments
+            .into_iter()
+            .map(|b| {
+                b.map(|mut mv| {
+                    let v = mv.pop().expect("two slots");
+                    (mv.pop().expect("two slots"), v)
+                })
+            })
+            .collect();
+        self.param_steps = state.param_steps.clone();
+        self.steps = state.steps;
+        self.lr = state.learning_rate;
+        Ok(())
     }
 
     pub(super) fn set_betas(&mut self, beta1: f32, beta2: f32) {
@@ -321,6 +364,14 @@ macro_rules! adam_family {
 
             fn steps(&self) -> u64 {
                 self.core.steps
+            }
+
+            fn state(&self) -> $crate::optim::OptimizerState {
+                self.core.state()
+            }
+
+            fn load_state(&mut self, state: &$crate::optim::OptimizerState) -> Result<(), $crate::optim::StateError> {
+                self.core.load_state(state)
             }
         }
     };

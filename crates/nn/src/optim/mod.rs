@@ -33,12 +33,14 @@ mod adamw;
 mod clip;
 pub mod schedule;
 mod sgd;
+mod state;
 
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm, zero_grad};
 pub use schedule::{ConstantLr, CosineAnnealingLr, LinearWarmup, LrSchedule, StepLr};
 pub use sgd::Sgd;
+pub use state::{OptimizerState, StateError};
 
 use std::collections::HashSet;
 
@@ -69,6 +71,17 @@ pub trait Optimizer: Send {
 
     /// The number of `step` calls so far.
     fn steps(&self) -> u64;
+
+    /// The state a checkpoint needs to continue training bit-identically (see
+    /// [`OptimizerState`]).
+    fn state(&self) -> OptimizerState;
+
+    /// Restores a state taken with [`Optimizer::state`] from an optimizer of the same kind
+    /// over parameters of the same shapes; on error nothing is changed.
+    ///
+    /// # Errors
+    /// [`StateError`] naming what does not fit.
+    fn load_state(&mut self, state: &OptimizerState) -> Result<(), StateError>;
 }
 
 /// Checks the parameter list the way `torch.optim.Optimizer` does.

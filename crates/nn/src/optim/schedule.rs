@@ -22,7 +22,7 @@ use std::f64::consts::PI;
 use super::Optimizer;
 
 /// A learning rate as a function of the epoch (or step) index `t`, counted from 0.
-pub trait LrSchedule: Send {
+pub trait LrSchedule: Send + Sync {
     /// The learning rate for index `t`.
     fn lr(&self, t: usize) -> f32;
 

@@ -4,7 +4,10 @@
 use ndarray::{ArrayD, Zip};
 use neurite_tensor::Tensor;
 
-use super::{check_lr, check_params, state_buffer, with_param_and_grad, zip_update, Optimizer};
+use super::state::buffers_by_param;
+use super::{
+    check_lr, check_params, state_buffer, with_param_and_grad, zip_update, Optimizer, OptimizerState, StateError,
+};
 
 /// Stochastic gradient descent, `torch.optim.SGD`.
 ///
@@ -191,6 +194,31 @@ impl Optimizer for Sgd {
 
     fn steps(&self) -> u64 {
         self.steps
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            kind: "Sgd".to_string(),
+            steps: self.steps,
+            learning_rate: self.lr,
+            param_steps: Vec::new(),
+            buffers: self
+                .buffers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| Some((format!("momentum_buffer.{i}"), b.clone()?)))
+                .collect(),
+        }
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<(), StateError> {
+        let shapes: Vec<Vec<usize>> = self.params.iter().map(Tensor::shape).collect();
+        let buffers = buffers_by_param(state, "Sgd", &shapes, &["momentum_buffer"])?;
+        check_lr("Sgd", state.learning_rate);
+        self.buffers = buffers.into_iter().map(|b| b.and_then(|mut v| v.pop())).collect();
+        self.steps = state.steps;
+        self.lr = state.learning_rate;
+        Ok(())
     }
 }
 

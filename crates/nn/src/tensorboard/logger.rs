@@ -22,7 +22,7 @@ use crate::train::{BatchStats, Control, EpochStats, TrainCallback};
 /// use neurite_tensor::{seeded_rng, Tensor};
 ///
 /// let mut rng = seeded_rng(0);
-/// let batches = |_epoch: usize| -> Vec<Batch> { vec![(Tensor::ones(&[4, 2]), vec![0, 1, 0, 1])] };
+/// let batches = |_epoch: usize| -> Vec<Batch> { vec![Batch::new(Tensor::ones(&[4, 2]), vec![0, 1, 0, 1])] };
 /// let mut model = Linear::new(2, 2, &mut rng);
 /// let mut opt = Sgd::new(model.parameters(), 0.1);
 /// let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,179 @@
+//! The save policy of `neurite train`, through the binary on the embedded MNIST sample:
+//! resume is bit-identical, an existing run is not overwritten, an unusable --out fails at
+//! once, a diverged run keeps finite weights, SIGTERM saves a loadable model and checkpoint.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn neurite_cmd(args: &[&str], cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
+    c.args(args)
+        .current_dir(cwd)
+        .env("NEURITE_DATA_DIR", cwd.join("no-data"))
+        .env("RAYON_NUM_THREADS", "2");
+    c
+}
+
+fn neurite(args: &[&str], cwd: &Path) -> Output {
+    neurite_cmd(args, cwd).output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", stderr(o));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Test accuracy of saved weights, from `neurite eval --json`.
+fn accuracy(dir: &Path, weights: &str) -> f64 {
+    let o = neurite(&["eval", "--weights", weights, "--json"], dir);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    v["accuracy"].as_f64().expect("accuracy in eval --json")
+}
+
+fn all_finite(path: &Path) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors().iter().all(|(name, t)| {
+        name.ends_with("num_batches_tracked")
+            || t.data()
+                .chunks(4)
+                .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite())
+    })
+}
+
+#[test]
+fn resume_gives_bit_identical_weights_to_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let common = [
+        "--optimizer",
+        "momentum",
+        "--validation-split",
+        "0.1",
+        "--schedule",
+        "cosine",
+    ];
+    ok(&neurite(
+        &[&["train", "--epochs", "2", "--out", "straight"][..], &common].concat(),
+        d,
+    ));
+    ok(&neurite(
+        &[&["train", "--epochs", "1", "--out", "split"][..], &common].concat(),
+        d,
+    ));
+    let out = ok(&neurite(&["train", "--resume", "split", "--epochs", "2"], d));
+    assert!(out.contains("resuming"), "{out}");
+    let a = std::fs::read(d.join("straight/model.safetensors")).unwrap();
+    let b = std::fs::read(d.join("split/model.safetensors")).unwrap();
+    assert!(a == b, "model.safetensors differs between 2 epochs and 1 + resumed 1");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("split/metrics.json")).unwrap()).unwrap();
+    let epochs = metrics["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2, "the resumed run's metrics keep the first epoch");
+    assert!(epochs[1]["val_loss"].as_f64().unwrap().is_finite());
+
+    // A changed setting is refused, naming it; a finished run asks for more epochs.
+    let o = neurite(&["train", "--resume", "split", "--epochs", "3", "--seed", "5"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--seed 5 (the run has 0)"), "{}", stderr(&o));
+    let o = neurite(&["train", "--resume", "split"], d);
+    assert!(stderr(&o).contains("larger --epochs"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_existing_run_is_kept_unless_overwrite_and_a_bad_out_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&neurite(&["train", "--epochs", "1", "--out", "run"], d));
+    let before = std::fs::read(d.join("run/model.safetensors")).unwrap();
+    let o = neurite(&["train", "--epochs", "1", "--seed", "3", "--out", "run"], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(d.join("run/model.safetensors")).unwrap(), before);
+    ok(&neurite(
+        &["train", "--epochs", "1", "--seed", "3", "--out", "run", "--overwrite"],
+        d,
+    ));
+    assert_ne!(std::fs::read(d.join("run/model.safetensors")).unwrap(), before);
+
+    // An --out that cannot be a folder fails before any data is read or step taken.
+    std::fs::write(d.join("file"), b"x").unwrap();
+    let start = std::time::Instant::now();
+    let o = neurite(&["train", "--epochs", "50", "--out", "file/run"], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--out file/run"), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("training"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn divergence_keeps_the_last_finite_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&neurite(&["train", "--epochs", "1", "--out", "run"], d));
+    let good = accuracy(d, "run/model.safetensors");
+    // A huge learning rate from epoch 2 on: the loss becomes NaN within a few steps.
+    let o = neurite(&["train", "--resume", "run", "--epochs", "3", "--lr", "1e30"], d);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("training diverged"), "{err}");
+    assert!(err.contains("from the end of epoch 1"), "{err}");
+    assert!(all_finite(&d.join("run/model.safetensors")));
+    let after = accuracy(d, "run/model.safetensors");
+    assert!(after > 0.5, "accuracy {after} is not above chance");
+    assert_eq!(after, good, "the saved model is the checkpoint of epoch 1");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_after_the_batch_and_saves_a_loadable_model_and_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut child = neurite_cmd(&["train", "--epochs", "1000", "--out", "run"], d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The progress bar is hidden off a terminal: wait for the first line, then for the
+    // checkpoint of epoch 1 to replace the one written before the first step.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("training"), "{line}");
+    let ckpt = d.join("run/checkpoint.safetensors");
+    let first = loop {
+        match std::fs::read(&ckpt) {
+            Ok(bytes) => break bytes,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    while std::fs::read(&ckpt).map(|b| b == first).unwrap_or(true) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) with a child's pid and SIGTERM has no memory effects here.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("--resume run"), "{err}");
+    assert!(all_finite(&d.join("run/model.safetensors")));
+    assert!(accuracy(d, "run/model.safetensors") > 0.5);
+    // The checkpoint loads and continues.
+    let epochs_done: usize = err
+        .split("the checkpoint has ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the message says how many epochs the checkpoint has");
+    assert!(epochs_done >= 1);
+    let more = (epochs_done + 1).to_string();
+    ok(&neurite(&["train", "--resume", "run", "--epochs", &more], d));
+}
