@@ -88,7 +88,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
         (None, Some(out)) => out.clone(),
         (None, None) => PathBuf::from(format!("runs/{}-{}", settings.dataset, path_safe(&settings.model_name()))),
     };
-    let out = run_dir::prepare(&out, args.overwrite, resume)?;
+    // Removed again if the run fails before it saves anything.
+    let (out, _created) = run_dir::prepare(&out, args.overwrite, resume)?;
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
