@@ -6,5 +6,6 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod flatten;
+pub mod layernorm;
 pub mod linear;
 pub mod pool;
