@@ -302,3 +302,35 @@ fn sequential_of_residual_blocks_has_the_same_names_and_output() {
     assert_eq!(seq.num_parameters(), derived.num_parameters());
     check_against_pytorch(&mut seq);
 }
+
+/// A generic wrapper, with the crate path given explicitly (what a user of the `neurite`
+/// facade writes as `#[module(crate = "neurite::nn")]`).
+#[derive(Module)]
+#[module(crate = "neurite_nn")]
+struct Scaled<M: Module> {
+    inner: M,
+    gain: Vec<Tensor>,
+}
+
+impl<M: Module> Scaled<M> {
+    fn forward(&mut self, x: &Tensor) -> Tensor {
+        &self.inner.forward(x) * &self.gain[0]
+    }
+}
+
+#[test]
+fn generic_structs_and_an_explicit_crate_path_derive_too() {
+    let mut s = Scaled {
+        inner: Linear::new(2, 2, &mut seeded_rng(6)),
+        gain: vec![Tensor::full(&[1], 2.0).requires_grad_()],
+    };
+    assert_eq!(names(&s), ["inner.weight", "inner.bias", "gain.0"]);
+    let x = Tensor::ones(&[1, 2]);
+    let want = s.inner.forward(&x).mul_scalar(2.0).to_vec();
+    let model: &mut dyn Module = &mut s;
+    assert_eq!(model.forward(&x).to_vec(), want);
+    assert_eq!(
+        model.describe(),
+        "Scaled(\n  (inner): Linear(in_features=2, out_features=2, bias=true)\n)"
+    );
+}
