@@ -32,14 +32,14 @@ fn conv(c: &mut Criterion) {
     let w = Tensor::uniform(&[64, 32, 3, 3], -0.06, 0.06, &mut rng).requires_grad_();
     let b = Tensor::zeros(&[64]).requires_grad_();
     forward_and_backward(c, "conv2d_w3_32to64_26x26_b64", 64, &[&x, &w, &b], || {
-        conv2d(&x, &w, Some(&b), 1, 0, 1)
+        conv2d(&x, &w, Some(&b), 1, 0, 1, 1)
     });
     // W4's first convolution, padded: [64, 3, 32, 32] -> [64, 32, 32, 32].
     let x = Tensor::uniform(&[64, 3, 32, 32], 0.0, 1.0, &mut rng);
     let w = Tensor::uniform(&[32, 3, 3, 3], -0.2, 0.2, &mut rng).requires_grad_();
     let b = Tensor::zeros(&[32]).requires_grad_();
     forward_and_backward(c, "conv2d_w4_3to32_32x32_pad1_b64", 64, &[&w, &b], || {
-        conv2d(&x, &w, Some(&b), 1, 1, 1)
+        conv2d(&x, &w, Some(&b), 1, 1, 1, 1)
     });
 }
 

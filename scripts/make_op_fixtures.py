@@ -340,7 +340,7 @@ for op, relu in (("linear", False), ("linear_relu", True)):
 case("linear_relu/nan", "linear_relu", [([4, 5], "nan"), ([3, 5], "any"), ([3], "any")],
      lambda x, w, b: F.linear(x, w, b).relu(), atol=1e-5, grad_atol=1e-5, why=MM_WHY)
 case("conv2d_relu/nan", "conv2d_relu", [([1, 2, 5, 5], "nan"), ([3, 2, 3, 3], "any"), ([3], "any")],
-     lambda x, w, b: F.conv2d(x, w, b, padding=1).relu(), args={"stride": 1, "padding": 1, "dilation": 1},
+     lambda x, w, b: F.conv2d(x, w, b, padding=1).relu(), args={"stride": 1, "padding": 1, "dilation": 1, "groups": 1},
      atol=2e-5, grad_atol=5e-5, why="an f32 sum over C*kh*kw (and over N*OH*OW for the weight gradient)")
 for op, relu in (("dense", False), ("dense_relu", True)):
     f = (lambda x, k, b, r=relu: ((x @ k + b).relu() if r else x @ k + b))
@@ -364,11 +364,11 @@ for op, relu in (("conv2d", False), ("conv2d_relu", True)):
             y = F.conv2d(x, w, b, stride=s, padding=p, dilation=d)
             return y.relu() if r else y
         case(f"{op}/{name}", op, [(xs, "any"), (ws, "any"), ([ws[0]], "any")], f,
-             args={"stride": s, "padding": p, "dilation": d}, atol=2e-5, grad_atol=5e-5, why=CONV_WHY)
+             args={"stride": s, "padding": p, "dilation": d, "groups": 1}, atol=2e-5, grad_atol=5e-5, why=CONV_WHY)
     case(f"{op}/no_bias_permuted", op, [([2, 5, 6, 3], "any"), ([4, 3, 3, 3], "any")],
          lambda x, w, r=relu: (F.conv2d(x, w, padding=1).relu() if r else F.conv2d(x, w, padding=1)),
-         args={"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1]}, views={0: ["permute", [0, 3, 1, 2]]},
-         atol=2e-5, grad_atol=5e-5, why=CONV_WHY)
+         args={"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1},
+         views={0: ["permute", [0, 3, 1, 2]]}, atol=2e-5, grad_atol=5e-5, why=CONV_WHY)
 
 POOLS = {"k2s2p0": (2, 2, 0), "k3s2p1": (3, 2, 1), "k3s1p0": (3, 1, 0), "k2s1p1": (2, 1, 1)}
 for name, (k, s, p) in POOLS.items():
@@ -456,6 +456,55 @@ for red in ("sum", "none", "mean"):
 case("bce_with_logits_with/extreme", "binary_cross_entropy_with_logits_with", [([3, 6], "edge_finite"), ([3, 6], "unit")],
      lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none"), args={"reduction": "none"},
      atol=1e-6, grad_atol=1e-7, why=BCE_WHY)
+
+# Grouped (2 groups of 2 input, 3 output channels), depthwise (groups = C = O), and depthwise
+# with a channel multiplier of 2 (O = 2C), strided and padded. (The rows added after the
+# original table sit at its end, so the random inputs of the rows above stay the same.)
+for op, relu in (("conv2d", False), ("conv2d_relu", True)):
+    for name, (xs, ws, s, p, g) in {
+        "groups2": ([2, 4, 6, 5], [6, 2, 3, 3], [1, 1], [1, 1], 2),
+        "depthwise": ([2, 3, 7, 6], [3, 1, 3, 3], [2, 2], [1, 1], 3),
+        "depthwise_x2": ([3, 2, 5, 5], [4, 1, 3, 2], [1, 2], [0, 1], 2),
+    }.items():
+        def f(x, w, b, s=s, p=p, g=g, r=relu):
+            y = F.conv2d(x, w, b, stride=s, padding=p, groups=g)
+            return y.relu() if r else y
+        case(f"{op}/{name}", op, [(xs, "any"), (ws, "any"), ([ws[0]], "any")], f,
+             args={"stride": s, "padding": p, "dilation": [1, 1], "groups": g}, atol=2e-5, grad_atol=5e-5,
+             why=CONV_WHY)
+
+# Adaptive average pooling: bins floor(i*H/out) .. ceil((i+1)*H/out), overlapping when out
+# does not divide the size (5 -> 3: {0,1}, {1,2,3}, {3,4}), larger than the input (3 -> 4), and
+# global (out = 1).
+for name, (xs, out) in {
+    "divides": ([2, 3, 6, 4], [3, 2]),
+    "overlap": ([2, 2, 5, 7], [3, 4]),
+    "upsample": ([1, 2, 3, 2], [4, 3]),
+    "global": ([2, 3, 5, 6], [1, 1]),
+}.items():
+    case(f"adaptive_avg_pool2d/{name}", "adaptive_avg_pool2d", [(xs, "any")],
+         lambda x, out=out: F.adaptive_avg_pool2d(x, out), args={"output": out}, atol=1e-6, grad_atol=1e-6,
+         why=SUM_WHY)
+case("adaptive_avg_pool2d/permuted", "adaptive_avg_pool2d", [([2, 5, 6, 3], "any")],
+     lambda x: F.adaptive_avg_pool2d(x, 2), args={"output": 2}, views={0: ["permute", [0, 3, 1, 2]]},
+     atol=1e-6, grad_atol=1e-6, why=SUM_WHY)
+case("adaptive_avg_pool2d/nan", "adaptive_avg_pool2d", [([1, 2, 5, 6], "nan")],
+     lambda x: F.adaptive_avg_pool2d(x, 3), args={"output": 3}, atol=1e-6, grad_atol=1e-6, why=SUM_WHY)
+
+LN_WHY = "row sums over the normalized axes in the backward, parameter gradients summed over rows"
+for name, (xs, ns, affine, dom) in {
+    "last": ([3, 4, 5], [5], True, "wide"),
+    "two_axes": ([2, 3, 4, 5], [4, 5], True, "any"),
+    "plain": ([6, 7], [7], False, "wide"),
+    "one_row": ([1, 8], [8], True, "any"),
+}.items():
+    ins = [(xs, dom)] + ([(ns, "pos"), (ns, "any")] if affine else [])
+    case(f"layer_norm/{name}", "layer_norm", ins,
+         lambda x, *wb, ns=ns: F.layer_norm(x, ns, *wb, eps=f32(1e-5)),
+         args={"normalized_shape": ns, "eps": 1e-5}, rtol=2e-6, atol=1e-6, grad_atol=1e-5, why=LN_WHY)
+case("layer_norm/permuted", "layer_norm", [([4, 3, 2], "wide"), ([4, 2], "pos"), ([4, 2], "any")],
+     lambda x, w, b: F.layer_norm(x, [4, 2], w, b, eps=f32(1e-5)), args={"normalized_shape": [4, 2], "eps": 1e-5},
+     views={0: ["permute", [1, 0, 2]]}, rtol=2e-6, atol=1e-6, grad_atol=1e-5, why=LN_WHY)
 
 
 def run(c):

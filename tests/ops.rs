@@ -207,6 +207,7 @@ static BINDINGS: &[(&str, Binding)] = &[
             a.size2("stride"),
             a.size2("padding"),
             a.size2("dilation"),
+            a.u("groups"),
         )
     }),
     ("conv2d_relu", |a| {
@@ -217,6 +218,7 @@ static BINDINGS: &[(&str, Binding)] = &[
             a.size2("stride"),
             a.size2("padding"),
             a.size2("dilation"),
+            a.u("groups"),
         )
     }),
     ("max_pool2d", |a| {
@@ -225,9 +227,15 @@ static BINDINGS: &[(&str, Binding)] = &[
     ("avg_pool2d", |a| {
         nnf::avg_pool2d(a.x(0), a.size2("kernel"), a.size2("stride"), a.size2("padding"))
     }),
+    ("adaptive_avg_pool2d", |a| {
+        nnf::adaptive_avg_pool2d(a.x(0), a.size2("output"))
+    }),
     ("batch_norm", |a| {
         let [w, b, rm, rv] = bn_inputs(a);
         nnf::batch_norm(a.x(0), rm, rv, w, b, a.b("training"), a.f("momentum"), a.f("eps"))
+    }),
+    ("layer_norm", |a| {
+        nnf::layer_norm(a.x(0), &a.us("normalized_shape"), a.opt(1), a.opt(2), a.f("eps"))
     }),
     // Losses (crates/nn/src/loss.rs).
     ("cross_entropy", |a| loss::cross_entropy(a.x(0), &a.idx(0))),

@@ -13,6 +13,75 @@ use crate::layers::activation::Activation;
 /// (`weight`, `bias`, and `0.weight` inside a [`crate::Sequential`]), so saved files move
 /// between neurite and PyTorch unchanged.
 ///
+/// # Deriving
+///
+/// A custom module derives this trait ([`derive@crate::Module`], re-exported from
+/// `neurite-derive`) and writes only an inherent `forward`. The derive walks the named
+/// fields: a [`Tensor`] is a parameter named after the field, a sub-module's names get the
+/// field name as prefix, `Vec` elements get their index (`blocks.0.conv.weight`), a `None`
+/// adds nothing ([`crate::ModuleField`] says what a field may be). `#[module(buffer)]` marks
+/// a saved, untrained tensor, `#[module(skip)]` plain configuration. `set_training` reaches
+/// every sub-module, and `describe` prints PyTorch's repr.
+///
+/// ```
+/// use neurite_nn::{Conv2d, Dropout, Linear, Module};
+/// use neurite_tensor::{seeded_rng, Tensor};
+///
+/// #[derive(Module)]
+/// struct Net {
+///     conv1: Conv2d,
+///     drop: Dropout,
+///     fc: Linear,
+///     #[module(skip)]
+///     classes: usize,
+/// }
+///
+/// impl Net {
+///     fn forward(&mut self, x: &Tensor) -> Tensor {
+///         let h = self.conv1.forward(x).relu();
+///         let h = self.drop.forward(&h.reshape(&[x.dim(0), 8 * 4 * 4]));
+///         self.fc.forward(&h)
+///     }
+/// }
+///
+/// fn main() {
+///     let mut rng = seeded_rng(0);
+///     let mut net = Net {
+///         conv1: Conv2d::new(1, 8, 3, &mut rng),
+///         drop: Dropout::new(0.5, 0),
+///         fc: Linear::new(8 * 4 * 4, 10, &mut rng),
+///         classes: 10,
+///     };
+///     let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+///     assert_eq!(names, ["conv1.weight", "conv1.bias", "fc.weight", "fc.bias"]);
+///     net.set_training(false); // reaches the dropout
+///     let model: &mut dyn Module = &mut net; // usable wherever a Module is
+///     assert_eq!(model.forward(&Tensor::zeros(&[2, 1, 6, 6])).shape(), vec![2, 10]);
+///     assert!(net.describe().starts_with("Net(\n  (conv1): Conv2d(1, 8, kernel_size=(3, 3)"));
+///     assert_eq!(net.classes, 10);
+/// }
+/// ```
+///
+/// A derived struct without an inherent `forward` does not compile ("function cannot return
+/// without recursing", pointing at the struct) instead of recursing at run time:
+///
+/// ```compile_fail
+/// use neurite_nn::{Linear, Module};
+/// #[derive(Module)]
+/// struct NoForward {
+///     fc: Linear,
+/// }
+/// fn main() {}
+/// ```
+///
+/// Enums, unions and tuple structs are refused with a compile error naming the reason:
+///
+/// ```compile_fail
+/// use neurite_nn::{Linear, Module};
+/// #[derive(Module)]
+/// struct Pair(Linear, Linear);
+/// fn main() {}
+/// ```
 pub trait Module: Send {
     /// Runs the layer on `input`. Takes `&mut self` because some layers change state when
     /// called: a Keras-style [`crate::Dense`] builds its kernel on first use, batch norm

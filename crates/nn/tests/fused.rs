@@ -80,15 +80,15 @@ fn conv2d_relu_equals_conv2d_then_relu() {
     assert_same(
         "conv2d_relu",
         &inputs,
-        |t| conv2d_relu(&t[0], &t[1], Some(&t[2]), 1, 0, 1),
-        |t| conv2d(&t[0], &t[1], Some(&t[2]), 1, 0, 1).relu(),
+        |t| conv2d_relu(&t[0], &t[1], Some(&t[2]), 1, 0, 1, 1),
+        |t| conv2d(&t[0], &t[1], Some(&t[2]), 1, 0, 1, 1).relu(),
     );
     let inputs = [rand(&[2, 2, 7, 6], 12), rand(&[3, 2, 3, 2], 13)];
     assert_same(
         "conv2d_relu s2 p1",
         &inputs,
-        |t| conv2d_relu(&t[0], &t[1], None, 2, 1, 1),
-        |t| conv2d(&t[0], &t[1], None, 2, 1, 1).relu(),
+        |t| conv2d_relu(&t[0], &t[1], None, 2, 1, 1, 1),
+        |t| conv2d(&t[0], &t[1], None, 2, 1, 1, 1).relu(),
     );
 }
 
@@ -111,7 +111,7 @@ fn fused_ops_pass_finite_differences() {
     });
     let x = Tensor::from_vec(vec![0.3, -0.6, 0.9, 0.2, -0.4, 0.7, 0.1, 0.8, -0.5], &[1, 1, 3, 3]).unwrap();
     let w = Tensor::from_vec(vec![0.5, -0.25, 0.75, 1.0, -0.5, 0.25, 0.5, 1.0], &[2, 1, 2, 2]).unwrap();
-    check("conv2d_relu", &[x, w], &|t| conv2d_relu(&t[0], &t[1], None, 1, 0, 1));
+    check("conv2d_relu", &[x, w], &|t| conv2d_relu(&t[0], &t[1], None, 1, 0, 1, 1));
 }
 
 /// Runs `model` on `x` and returns the output and every parameter's gradient by name.
@@ -144,7 +144,7 @@ fn sequential_fuses_relu_without_changing_numbers_or_names() {
 
     // The same parameters through the unfused ops, layer by layer.
     let p: Vec<Tensor> = model.parameters().iter().map(|t| t.detach().requires_grad_()).collect();
-    let h = conv2d(&x, &p[0], Some(&p[1]), 1, 0, 1).relu();
+    let h = conv2d(&x, &p[0], Some(&p[1]), 1, 0, 1, 1).relu();
     let h = neurite_nn::functional::max_pool2d(&h, 2, 2, 0).reshape(&[3, 36]);
     let h = linear(&h, &p[2], Some(&p[3])).relu();
     let y_ref = linear(&h, &p[4], Some(&p[5])).sigmoid();

@@ -96,14 +96,14 @@ fn conv2d_forward_matches_naive_loops() {
         let x = rand(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
         let w = rand(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
         let b = rand(&[ws.0], 30 + i as u64);
-        let got = conv2d(&x, &w, Some(&b), s, p, d);
+        let got = conv2d(&x, &w, Some(&b), s, p, d, 1);
         assert_close(
             &format!("conv case {i}"),
             &got.to_vec(),
             &naive_conv(&x, &w, Some(&b), s, p, d),
             1e-5,
         );
-        let got = conv2d(&x, &w, None, s, p, d);
+        let got = conv2d(&x, &w, None, s, p, d, 1);
         assert_close(
             &format!("conv case {i} no bias"),
             &got.to_vec(),
@@ -125,14 +125,14 @@ fn conv2d_gradients_match_finite_differences() {
         check(
             &name,
             &[rand(&[2, 2, 6, 5], 1), rand(&[3, 2, 3, 2], 2), rand(&[3], 3)],
-            |t| conv2d(&t[0], &t[1], Some(&t[2]), s, p, d),
+            |t| conv2d(&t[0], &t[1], Some(&t[2]), s, p, d, 1),
         );
     }
     // A batch larger than one weight-gradient chunk, without bias.
     check(
         "conv2d batch 9",
         &[rand(&[9, 1, 4, 4], 4), rand(&[2, 1, 2, 2], 5)],
-        |t| conv2d(&t[0], &t[1], None, 1, 0, 1),
+        |t| conv2d(&t[0], &t[1], None, 1, 0, 1, 1),
     );
 }
 
@@ -146,7 +146,7 @@ fn conv2d_is_bitwise_deterministic_across_thread_counts() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let (x, w, b) = (x.requires_grad_(), w.requires_grad_(), b.requires_grad_());
-            let y = conv2d(&x, &w, Some(&b), 1, 1, 1);
+            let y = conv2d(&x, &w, Some(&b), 1, 1, 1, 1);
             let r = Tensor::uniform(&y.shape(), -1.0, 1.0, &mut seeded_rng(1));
             (&y * &r).sum().backward();
             (
@@ -174,6 +174,7 @@ fn conv2d_channel_mismatch_names_shapes() {
         None,
         1,
         0,
+        1,
         1,
     );
 }

@@ -133,7 +133,7 @@ fn conv2d_matches_pytorch() {
             f.leaf(&format!("{case}.weight")),
             f.leaf(&format!("{case}.bias")),
         );
-        let y = conv2d(&x, &w, Some(&b), (p[0], p[1]), (p[2], p[3]), (p[4], p[5]));
+        let y = conv2d(&x, &w, Some(&b), (p[0], p[1]), (p[2], p[3]), (p[4], p[5]), 1);
         close(&format!("{case} y"), &y, &f.t(&format!("{case}.y")));
         backward(&y, &f.t(&format!("{case}.gy")));
         close(&format!("{case} gx"), &grad(&x, case), &f.t(&format!("{case}.gx")));

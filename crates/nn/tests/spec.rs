@@ -468,3 +468,43 @@ fn unsupported_keras_models_are_refused_naming_the_layer() {
         .to_string()
         .contains("neurite reads Keras `Sequential` models"));
 }
+
+#[test]
+fn every_layer_kind_builds_into_the_shapes_inference_reports() {
+    let specs = [
+        (
+            "conv2d(4, 3, padding=same, bias=false) batchnorm2d leaky_relu(0.1) conv2d(8, 3, stride=2, dilation=1, groups=4) \
+             dropout2d(0.2) maxpool2d(2, stride=1, padding=1) avgpool2d(2) layernorm(dims=3) gelu \
+             residual(conv2d(8, 3, padding=1, groups=8) as dw relu | identity) as block adaptiveavgpool2d(2x1) \
+             flatten dropout(0.1) batchnorm1d dense(6, tanh) linear(5, bias=false) sigmoid softmax",
+            vec![4, 12, 12],
+        ),
+        ("conv2d(6, 1) globalavgpool2d layernorm dense(3, softmax)", vec![2, 5, 5]),
+    ];
+    for (text, input) in specs {
+        let s = spec(text, &input);
+        let mut model = s.build(&mut seeded_rng(3));
+        let params: Vec<(String, Vec<usize>)> = model
+            .named_parameters()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape()))
+            .collect();
+        assert_eq!(params, s.parameter_shapes(), "{text}");
+        let buffers: Vec<(String, Vec<usize>)> =
+            model.named_buffers().into_iter().map(|(n, t)| (n, t.shape())).collect();
+        assert_eq!(buffers, s.buffer_shapes(), "{text}");
+        let mut shape = vec![2];
+        shape.extend(&input);
+        let x = Tensor::uniform(&shape, -1.0, 1.0, &mut seeded_rng(4));
+        let y = model.forward(&x);
+        let mut want = vec![2];
+        want.extend(s.output_shape());
+        assert_eq!(y.shape(), want, "{text}");
+        y.sum().backward();
+        for (name, p) in model.named_parameters() {
+            assert!(p.grad().is_some(), "{text}: {name} has no gradient");
+        }
+        model.set_training(false);
+        assert_eq!(model.forward(&x).shape(), want);
+    }
+}

@@ -86,7 +86,11 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let out = match (&args.resume, &args.out) {
         (Some(dir), _) => dir.clone(),
         (None, Some(out)) => out.clone(),
-        (None, None) => PathBuf::from(format!("runs/{}-{}", settings.dataset, path_safe(&settings.model_name()))),
+        (None, None) => PathBuf::from(format!(
+            "runs/{}-{}",
+            settings.dataset,
+            path_safe(&settings.model_name())
+        )),
     };
     // Removed again if the run fails before it saves anything.
     let (out, _created) = run_dir::prepare(&out, args.overwrite, resume)?;

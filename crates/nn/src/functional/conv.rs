@@ -6,6 +6,10 @@
 //! weight and bias gradients are reduced over fixed chunks of 4 images, each chunk
 //! summed in image order, then the chunk partials summed in chunk order: the result is
 //! bit-identical whatever the number of threads.
+//!
+//! Grouped convolution (`groups = G`, depthwise when `G = C`) runs the same im2col + sgemm
+//! per group inside each image: group `g` reads input channels `g·C/G ..`, which are
+//! contiguous in NCHW, and writes output channels `g·O/G ..` with weight rows `g·O/G ..`.
 
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
 use neurite_tensor::gemm::gemm;
@@ -20,8 +24,10 @@ use super::{worth_parallel, Size2};
 const CHUNK: usize = 4;
 
 /// The geometry of one convolution: input plane, kernel, stride, padding, dilation, output.
+/// `c` is the channel count of one group; an image has `groups·c` channels.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Geom {
+    pub groups: usize,
     pub c: usize,
     pub h: usize,
     pub w: usize,
@@ -46,6 +52,16 @@ impl Geom {
     /// Columns of the column matrix: `OH·OW`.
     fn p(&self) -> usize {
         self.oh * self.ow
+    }
+
+    /// Values in one group's slice of an input image: `c·H·W`.
+    fn group_img(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// Values in one input image: `groups·c·H·W`.
+    fn img(&self) -> usize {
+        self.groups * self.group_img()
     }
 }
 
@@ -152,27 +168,37 @@ pub(crate) fn standard(a: TensorData) -> TensorData {
     }
 }
 
-/// 2-D convolution, PyTorch's `F.conv2d` (groups = 1), as one fused op.
+/// 2-D convolution, PyTorch's `F.conv2d(x, weight, bias, stride, padding, dilation, groups)`,
+/// as one fused op.
 ///
-/// `x` is `[N, C, H, W]`, `weight` `[O, C, kh, kw]`, `bias` `[O]`; the result is
+/// `x` is `[N, C, H, W]`, `weight` `[O, C/groups, kh, kw]`, `bias` `[O]`; the result is
 /// `[N, O, OH, OW]` with `OH = (H + 2·pad_h - dil_h·(kh-1) - 1) / stride_h + 1` (likewise for
 /// the width). `stride`, `padding` and `dilation` take one number for both axes or a pair.
+/// With `groups = G` the channels are split into `G` groups convolved separately (output
+/// channels `g·O/G ..` see only input channels `g·C/G ..`); `groups = C` is a depthwise
+/// convolution.
 ///
 /// ```
 /// use neurite_nn::functional::conv2d;
 /// use neurite_tensor::Tensor;
 /// let x = Tensor::ones(&[1, 1, 4, 4]);
 /// let w = Tensor::ones(&[2, 1, 3, 3]);
-/// let y = conv2d(&x, &w, None, 1, 1, 1); // stride 1, padding 1, dilation 1
+/// let y = conv2d(&x, &w, None, 1, 1, 1, 1); // stride 1, padding 1, dilation 1, groups 1
 /// assert_eq!(y.shape(), vec![1, 2, 4, 4]);
 /// assert_eq!(y.to_vec()[0], 4.0); // a corner sees 2x2 ones
 /// assert_eq!(y.to_vec()[5], 9.0); // an inner pixel sees all 9
+///
+/// // Depthwise: each of 3 channels has its own 1x1 kernel (scales 1, 2, 3).
+/// let x = Tensor::ones(&[1, 3, 2, 2]);
+/// let w = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3, 1, 1, 1]).unwrap();
+/// assert_eq!(conv2d(&x, &w, None, 1, 0, 1, 3).to_vec(), [1., 1., 1., 1., 2., 2., 2., 2., 3., 3., 3., 3.]);
 /// ```
 ///
 /// # Panics
-/// When `x` or `weight` is not 4-D, the channel counts differ, the bias is not `[O]`, a stride
-/// or dilation is zero, or the kernel does not fit the padded input (the message names
-/// `conv2d` and the shapes).
+/// When `x` or `weight` is not 4-D, `groups` is zero or does not divide `C` and `O`, the
+/// weight's channel count is not `C/groups`, the bias is not `[O]`, a stride or dilation is
+/// zero, or the kernel does not fit the padded input (the message names `conv2d` and the
+/// shapes).
 pub fn conv2d(
     x: &Tensor,
     weight: &Tensor,
@@ -180,9 +206,10 @@ pub fn conv2d(
     stride: impl Into<Size2>,
     padding: impl Into<Size2>,
     dilation: impl Into<Size2>,
+    groups: usize,
 ) -> Tensor {
     let geometry = (stride.into(), padding.into(), dilation.into());
-    conv2d_with(x, weight, bias, geometry, Epilogue::Identity)
+    conv2d_with(x, weight, bias, geometry, groups, Epilogue::Identity)
 }
 
 /// `relu(conv2d(..))` as one op: [`conv2d`] with the ReLU applied to each image's output while
@@ -195,7 +222,7 @@ pub fn conv2d(
 /// use neurite_tensor::Tensor;
 /// let x = Tensor::arange(-4.0, 5.0, 1.0).reshape(&[1, 1, 3, 3]);
 /// let w = Tensor::ones(&[1, 1, 1, 1]);
-/// assert_eq!(conv2d_relu(&x, &w, None, 1, 0, 1).to_vec(), conv2d(&x, &w, None, 1, 0, 1).relu().to_vec());
+/// assert_eq!(conv2d_relu(&x, &w, None, 1, 0, 1, 1).to_vec(), conv2d(&x, &w, None, 1, 0, 1, 1).relu().to_vec());
 /// ```
 ///
 /// # Panics
@@ -207,9 +234,10 @@ pub fn conv2d_relu(
     stride: impl Into<Size2>,
     padding: impl Into<Size2>,
     dilation: impl Into<Size2>,
+    groups: usize,
 ) -> Tensor {
     let geometry = (stride.into(), padding.into(), dilation.into());
-    conv2d_with(x, weight, bias, geometry, Epilogue::Relu)
+    conv2d_with(x, weight, bias, geometry, groups, Epilogue::Relu)
 }
 
 /// [`conv2d`] with an [`Epilogue`]; `geometry` is (stride, padding, dilation).
@@ -218,6 +246,7 @@ fn conv2d_with(
     weight: &Tensor,
     bias: Option<&Tensor>,
     geometry: (Size2, Size2, Size2),
+    groups: usize,
     epilogue: Epilogue,
 ) -> Tensor {
     let (Size2(sh, sw), Size2(ph, pw), Size2(dh, dw)) = geometry;
@@ -225,16 +254,28 @@ fn conv2d_with(
     let wd = standard(weight.data());
     let (xs, ws) = (xd.shape().to_vec(), wd.shape().to_vec());
     assert!(
-        xs.len() == 4 && ws.len() == 4 && xs[1] == ws[1],
+        xs.len() == 4 && ws.len() == 4,
         "conv2d: input shape {xs:?} does not fit weight shape {ws:?} (expected input [N, C, H, W] and weight \
-         [O, C, kh, kw])"
+         [O, C/groups, kh, kw])"
+    );
+    assert!(
+        groups > 0 && xs[1].is_multiple_of(groups) && ws[0].is_multiple_of(groups),
+        "conv2d: groups = {groups} must divide the input channels and the output channels (input shape {xs:?}, \
+         weight shape {ws:?})"
+    );
+    assert!(
+        xs[1] == ws[1] * groups,
+        "conv2d: input shape {xs:?} does not fit weight shape {ws:?} with groups = {groups} (expected input \
+         [N, C, H, W] and weight [O, C/groups, kh, kw])"
     );
     assert!(
         sh > 0 && sw > 0 && dh > 0 && dw > 0,
         "conv2d: stride ({sh}, {sw}) and dilation ({dh}, {dw}) must be positive"
     );
-    let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+    let (n, c, h, w) = (xs[0], ws[1], xs[2], xs[3]);
     let (o, kh, kw) = (ws[0], ws[2], ws[3]);
+    // Output channels per group: the rows of the weight matrix one group uses.
+    let og = o / groups;
     assert!(kh > 0 && kw > 0, "conv2d: empty kernel in weight shape {ws:?}");
     let (oh, ow) = match (out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)) {
         (Some(oh), Some(ow)) => (oh, ow),
@@ -252,6 +293,7 @@ fn conv2d_with(
         b
     });
     let g = Geom {
+        groups,
         c,
         h,
         w,
@@ -273,28 +315,33 @@ fn conv2d_with(
 
     let mut out = vec![0.0f32; n * o * p];
     let one_image = |col: &mut Vec<f32>, y: &mut [f32], xi: &[f32]| {
-        im2col(&g, xi, col);
-        let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
-        let mut yv = ArrayViewMut2::from_shape((o, p), y).expect("output shape");
-        let beta = match b_sl {
-            Some(b) => {
-                for (row, &bv) in yv.rows_mut().into_iter().zip(b) {
-                    row.into_slice().expect("contiguous row").fill(bv);
-                }
-                1.0
+        if let Some(b) = b_sl {
+            for (row, &bv) in y.chunks_mut(p).zip(b) {
+                row.fill(bv);
             }
-            None => 0.0,
-        };
-        gemm(1.0, &w2, &colv, beta, &mut yv);
+        }
+        let beta = if b_sl.is_some() { 1.0 } else { 0.0 };
+        for (gi, (yg, xg)) in y.chunks_mut(og * p).zip(xi.chunks(g.group_img())).enumerate() {
+            im2col(&g, xg, col);
+            let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
+            let mut yv = ArrayViewMut2::from_shape((og, p), yg).expect("output shape");
+            gemm(
+                1.0,
+                &w2.slice(ndarray::s![gi * og..(gi + 1) * og, ..]),
+                &colv,
+                beta,
+                &mut yv,
+            );
+        }
         epilogue.forward(y);
     };
     if n > 1 && worth_parallel(n * o * p * k) {
         out.par_chunks_mut(o * p)
-            .zip(x_sl.par_chunks(c * h * w))
+            .zip(x_sl.par_chunks(g.img()))
             .for_each_init(|| vec![0.0f32; k * p], |col, (y, xi)| one_image(col, y, xi));
     } else {
         let mut col = vec![0.0f32; k * p];
-        for (y, xi) in out.chunks_mut(o * p).zip(x_sl.chunks(c * h * w)) {
+        for (y, xi) in out.chunks_mut(o * p).zip(x_sl.chunks(g.img())) {
             one_image(&mut col, y, xi);
         }
     }
@@ -330,16 +377,20 @@ fn conv2d_with(
     })
 }
 
-/// `dX`: per image `dcol = Wᵀ · dY` then [`col2im`]; images in parallel, each independent.
+/// `dX`: per image and group `dcol = W_gᵀ · dY_g` then [`col2im`]; images in parallel, each
+/// independent.
 fn input_grad(g: &Geom, w2: &ArrayView2<'_, f32>, gy: &[f32], n: usize, o: usize) -> ArrayD<f32> {
     let (k, p) = (g.k(), g.p());
-    let img = g.c * g.h * g.w;
+    let (img, og) = (g.img(), o / g.groups);
     let mut dx = vec![0.0f32; n * img];
     let one_image = |dcol: &mut Vec<f32>, dxi: &mut [f32], gyi: &[f32]| {
-        let gyv = ArrayView2::from_shape((o, p), gyi).expect("grad shape");
-        let mut dcolv = ArrayViewMut2::from_shape((k, p), &mut dcol[..]).expect("col shape");
-        gemm(1.0, &w2.t(), &gyv, 0.0, &mut dcolv);
-        col2im(g, dcol, dxi);
+        for (gi, (dxg, gyg)) in dxi.chunks_mut(g.group_img()).zip(gyi.chunks(og * p)).enumerate() {
+            let gyv = ArrayView2::from_shape((og, p), gyg).expect("grad shape");
+            let mut dcolv = ArrayViewMut2::from_shape((k, p), &mut dcol[..]).expect("col shape");
+            let wg = w2.slice(ndarray::s![gi * og..(gi + 1) * og, ..]);
+            gemm(1.0, &wg.t(), &gyv, 0.0, &mut dcolv);
+            col2im(g, dcol, dxg);
+        }
     };
     if n > 1 && worth_parallel(n * o * p * k) {
         dx.par_chunks_mut(img)
@@ -351,11 +402,12 @@ fn input_grad(g: &Geom, w2: &ArrayView2<'_, f32>, gy: &[f32], n: usize, o: usize
             one_image(&mut dcol, dxi, gyi);
         }
     }
-    ArrayD::from_shape_vec(IxDyn(&[n, g.c, g.h, g.w]), dx).expect("input shape")
+    ArrayD::from_shape_vec(IxDyn(&[n, g.groups * g.c, g.h, g.w]), dx).expect("input shape")
 }
 
-/// `dW = Σₙ dYₙ · colₙᵀ` and `db = Σₙ Σₚ dYₙ`, summed per fixed chunk of images in image order,
-/// then over chunks in chunk order (deterministic for any thread count).
+/// `dW_g = Σₙ dYₙ_g · colₙ_gᵀ` (per group `g`: its weight rows, its input channels) and
+/// `db = Σₙ Σₚ dYₙ`, summed per fixed chunk of images in image order, then over chunks in
+/// chunk order (deterministic for any thread count).
 fn weight_grads(
     g: &Geom,
     x: &[f32],
@@ -366,7 +418,7 @@ fn weight_grads(
     need_b: bool,
 ) -> (Option<ArrayD<f32>>, Option<Vec<f32>>) {
     let (k, p) = (g.k(), g.p());
-    let img = g.c * g.h * g.w;
+    let (img, og) = (g.img(), o / g.groups);
     let chunk = |ci: usize| -> (Option<Array2<f32>>, Vec<f32>) {
         let mut dw = need_w.then(|| Array2::<f32>::zeros((o, k)));
         let mut db = vec![0.0f32; if need_b { o } else { 0 }];
@@ -374,10 +426,14 @@ fn weight_grads(
         for i in ci * CHUNK..((ci + 1) * CHUNK).min(n) {
             let gyi = &gy[i * o * p..(i + 1) * o * p];
             if let Some(dw) = dw.as_mut() {
-                im2col(g, &x[i * img..(i + 1) * img], &mut col);
-                let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
-                let gyv = ArrayView2::from_shape((o, p), gyi).expect("grad shape");
-                gemm(1.0, &gyv, &colv.t(), 1.0, &mut dw.view_mut());
+                let xi = &x[i * img..(i + 1) * img];
+                for (gi, (xg, gyg)) in xi.chunks(g.group_img()).zip(gyi.chunks(og * p)).enumerate() {
+                    im2col(g, xg, &mut col);
+                    let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
+                    let gyv = ArrayView2::from_shape((og, p), gyg).expect("grad shape");
+                    let mut dwg = dw.slice_mut(ndarray::s![gi * og..(gi + 1) * og, ..]);
+                    gemm(1.0, &gyv, &colv.t(), 1.0, &mut dwg);
+                }
             }
             for (b, row) in db.iter_mut().zip(gyi.chunks(p)) {
                 *b += row.iter().sum::<f32>();

@@ -12,8 +12,8 @@ pub mod norm;
 pub mod pool;
 
 pub use conv::{conv2d, conv2d_relu};
-pub use norm::batch_norm;
-pub use pool::{avg_pool2d, max_pool2d};
+pub use norm::{batch_norm, layer_norm};
+pub use pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
 
 use ndarray::{Array2, Axis, Ix2};
 use neurite_tensor::gemm::{gemm, product};

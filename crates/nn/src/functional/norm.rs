@@ -1,7 +1,9 @@
-//! Batch normalisation over `[N, C, *]` tensors as one fused op with its own backward.
+//! Batch normalisation over `[N, C, *]` tensors and layer normalisation over trailing axes,
+//! each one fused op with its own backward.
 //!
-//! Statistics are accumulated per channel in f64, in a fixed order, so results do not depend
-//! on the thread count; the element-wise passes split over `(image, channel)` planes.
+//! Statistics are accumulated per channel (per row for layer norm) in f64, in a fixed order,
+//! so results do not depend on the thread count; the element-wise passes split over
+//! `(image, channel)` planes (rows).
 
 use ndarray::{ArrayD, IxDyn};
 use neurite_tensor::Tensor;
@@ -212,6 +214,154 @@ pub fn batch_norm(
                     ArrayD::from_shape_vec(IxDyn(&[c]), sums.iter().map(|t| t.0 as f32).collect()).expect("[C]")
                 }),
             );
+        }
+        grads
+    })
+}
+
+/// Runs `f(row, input_row, output_row)` over rows of `d` values, in parallel when large; every
+/// row is independent, so results do not depend on the thread count.
+fn map_rows(x: &[f32], d: usize, f: impl Fn(usize, &[f32], &mut [f32]) + Sync + Send) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    if worth_parallel(x.len()) {
+        out.par_chunks_mut(d)
+            .zip(x.par_chunks(d))
+            .enumerate()
+            .with_min_len(4)
+            .for_each(|(r, (o, xr))| f(r, xr, o));
+    } else {
+        out.chunks_mut(d)
+            .zip(x.chunks(d))
+            .enumerate()
+            .for_each(|(r, (o, xr))| f(r, xr, o));
+    }
+    out
+}
+
+/// `x̂ = (v - mean)·rstd` for a value of row `r`, from that row's `(mean, rstd)`.
+#[inline]
+fn normalized(stats: &[(f64, f64)], r: usize, v: f32) -> f32 {
+    ((v as f64 - stats[r].0) * stats[r].1) as f32
+}
+
+/// Layer normalisation, PyTorch's `F.layer_norm(x, normalized_shape, weight, bias, eps)`: every
+/// slice over the trailing `normalized_shape` axes is normalised with its own mean and biased
+/// variance (accumulated in f64), then scaled by `weight` and shifted by `bias` (both of shape
+/// `normalized_shape`, element-wise). The gradient flows to `x`, `weight` and `bias`; the
+/// parameter gradients are summed over rows in row order.
+///
+/// ```
+/// use neurite_nn::functional::layer_norm;
+/// use neurite_tensor::Tensor;
+/// let x = Tensor::from_vec(vec![1.0, 3.0, 10.0, 30.0], &[2, 2]).unwrap();
+/// let y = layer_norm(&x, &[2], None, None, 0.0);
+/// assert_eq!(y.to_vec(), vec![-1.0, 1.0, -1.0, 1.0]);
+/// ```
+///
+/// # Panics
+/// When `normalized_shape` is empty or holds a zero, `x`'s trailing axes are not
+/// `normalized_shape`, or `weight`/`bias` are not of that shape (the message names
+/// `layer_norm` and the shapes).
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f32,
+) -> Tensor {
+    let xd = standard(x.data());
+    let shape = xd.shape().to_vec();
+    let norm = normalized_shape.to_vec();
+    assert!(
+        !norm.is_empty() && norm.iter().all(|&v| v > 0),
+        "layer_norm: normalized_shape {norm:?} must be non-empty with positive sizes (input shape {shape:?})"
+    );
+    assert!(
+        shape.len() >= norm.len() && shape[shape.len() - norm.len()..] == norm[..],
+        "layer_norm: input shape {shape:?} does not end in normalized_shape {norm:?}"
+    );
+    let per_elem = |name: &str, t: Option<&Tensor>| -> Option<Vec<f32>> {
+        t.map(|t| {
+            let sh = t.shape();
+            assert!(
+                sh == norm,
+                "layer_norm: {name} shape {sh:?} does not fit normalized_shape {norm:?} (input shape {shape:?})"
+            );
+            t.to_vec()
+        })
+    };
+    let gamma = per_elem("weight", weight);
+    let beta = per_elem("bias", bias);
+    let d: usize = norm.iter().product();
+    let x_sl = xd.as_slice().expect("standard layout");
+    let rows = x_sl.len() / d;
+
+    // Per row: the mean and 1/sqrt(var + eps).
+    let stats: Vec<(f64, f64)> = x_sl
+        .chunks(d)
+        .map(|r| {
+            let mean = r.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+            let var = r.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / d as f64;
+            (mean, 1.0 / (var + eps as f64).sqrt())
+        })
+        .collect();
+    let y = map_rows(x_sl, d, |r, xr, yr| {
+        for (j, (y, &v)) in yr.iter_mut().zip(xr).enumerate() {
+            let g = gamma.as_ref().map_or(1.0, |g| g[j]);
+            let b = beta.as_ref().map_or(0.0, |b| b[j]);
+            *y = normalized(&stats, r, v) * g + b;
+        }
+    });
+    let y = ArrayD::from_shape_vec(IxDyn(&shape), y).expect("output shape");
+
+    let mut inputs = vec![x];
+    let has_w = weight.is_some();
+    inputs.extend(weight);
+    inputs.extend(bias);
+    Tensor::from_op(y, &inputs, move |grad, needs| {
+        let gd = grad.as_standard_layout();
+        let g_sl = gd.as_slice().expect("standard layout");
+        let x_sl = xd.as_slice().expect("standard layout");
+        let xhat = |r: usize, v: f32| normalized(&stats, r, v);
+        let gx = needs[0].then(|| {
+            // dx = rstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂)) with dx̂ = dy·γ, per row.
+            let dx = map_rows(g_sl, d, |r, gr, dxr| {
+                let xr = &x_sl[r * d..(r + 1) * d];
+                let dxhat = |j: usize| gr[j] as f64 * gamma.as_ref().map_or(1.0, |g| g[j] as f64);
+                let (mut s1, mut s2) = (0.0f64, 0.0f64);
+                for (j, &v) in xr.iter().enumerate() {
+                    s1 += dxhat(j);
+                    s2 += dxhat(j) * xhat(r, v) as f64;
+                }
+                let (m1, m2) = (s1 / d as f64, s2 / d as f64);
+                for (j, (o, &v)) in dxr.iter_mut().zip(xr).enumerate() {
+                    *o = ((dxhat(j) - m1 - xhat(r, v) as f64 * m2) * stats[r].1) as f32;
+                }
+            });
+            ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input shape")
+        });
+        let need_w = has_w && needs[1];
+        let need_b = needs.len() > 1 + has_w as usize && needs[1 + has_w as usize];
+        // Σ over rows, in row order: dγ = Σ dy·x̂, dβ = Σ dy.
+        let (mut dg, mut db) = (vec![0.0f64; d], vec![0.0f64; d]);
+        if need_w || need_b {
+            for r in 0..rows {
+                let (gr, xr) = (&g_sl[r * d..(r + 1) * d], &x_sl[r * d..(r + 1) * d]);
+                for j in 0..d {
+                    dg[j] += gr[j] as f64 * xhat(r, xr[j]) as f64;
+                    db[j] += gr[j] as f64;
+                }
+            }
+        }
+        let param = |v: &[f64]| {
+            ArrayD::from_shape_vec(IxDyn(&norm), v.iter().map(|&a| a as f32).collect()).expect("param shape")
+        };
+        let mut grads = vec![gx];
+        if has_w {
+            grads.push(need_w.then(|| param(&dg)));
+        }
+        if needs.len() > grads.len() {
+            grads.push(need_b.then(|| param(&db)));
         }
         grads
     })

@@ -261,6 +261,81 @@ pub fn avg_pool2d(x: &Tensor, kernel: impl Into<Size2>, stride: impl Into<Size2>
     })
 }
 
+/// The input range `[start, end)` that output bin `i` of `out` covers over `n` inputs, as in
+/// PyTorch: `floor(i·n/out) .. ceil((i+1)·n/out)`.
+#[inline]
+fn adaptive_bin(i: usize, out: usize, n: usize) -> (usize, usize) {
+    (i * n / out, ((i + 1) * n).div_ceil(out))
+}
+
+/// Adaptive 2-D average pooling, PyTorch's `F.adaptive_avg_pool2d`, as one fused op: the
+/// output is `[N, C, oh, ow]` for any input size, output `(i, j)` averaging input rows
+/// `floor(i·H/oh) .. ceil((i+1)·H/oh)` and the columns likewise (bins overlap when the size
+/// does not divide). `output = (1, 1)` is global average pooling.
+///
+/// ```
+/// use neurite_nn::functional::adaptive_avg_pool2d;
+/// use neurite_tensor::Tensor;
+/// let x = Tensor::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]);
+/// // Rows and columns {0, 1} and {1, 2}.
+/// assert_eq!(adaptive_avg_pool2d(&x, 2).to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
+/// assert_eq!(adaptive_avg_pool2d(&x, 1).to_vec(), vec![4.0]);
+/// ```
+///
+/// # Panics
+/// When `x` is not 4-D with non-empty planes, or an output size is zero.
+pub fn adaptive_avg_pool2d(x: &Tensor, output: impl Into<Size2>) -> Tensor {
+    let xd = standard(x.data());
+    let shape = xd.shape().to_vec();
+    let Size2(oh, ow) = output.into();
+    assert!(
+        shape.len() == 4 && shape[2] > 0 && shape[3] > 0,
+        "adaptive_avg_pool2d: expected an input of shape [N, C, H, W] with H, W > 0, got {shape:?}"
+    );
+    assert!(
+        oh > 0 && ow > 0,
+        "adaptive_avg_pool2d: output size ({oh}, {ow}) must be positive (input {shape:?})"
+    );
+    let (h, w) = (shape[2], shape[3]);
+    let planes = shape[0] * shape[1];
+    let (in_plane, out_plane) = (h * w, oh * ow);
+    let mut out = vec![0.0f32; planes * out_plane];
+    let x_sl = xd.as_slice().expect("standard layout");
+    let work = planes * in_plane.max(out_plane);
+    for_planes(work, x_sl, &mut out, in_plane, out_plane, |_, xi, yo| {
+        for i in 0..oh {
+            let (h0, h1) = adaptive_bin(i, oh, h);
+            for j in 0..ow {
+                let (w0, w1) = adaptive_bin(j, ow, w);
+                let mut s = 0.0f32;
+                for ih in h0..h1 {
+                    s += xi[ih * w + w0..ih * w + w1].iter().sum::<f32>();
+                }
+                yo[i * ow + j] = s / ((h1 - h0) * (w1 - w0)) as f32;
+            }
+        }
+    });
+    let out = ArrayD::from_shape_vec(IxDyn(&[shape[0], shape[1], oh, ow]), out).expect("output shape");
+    Tensor::from_op(out, &[x], move |grad, _needs| {
+        let gd = grad.as_standard_layout();
+        let g_sl = gd.as_slice().expect("standard layout");
+        let mut dx = vec![0.0f32; planes * in_plane];
+        for_planes(work, g_sl, &mut dx, out_plane, in_plane, |_, gi, dxi| {
+            for i in 0..oh {
+                let (h0, h1) = adaptive_bin(i, oh, h);
+                for j in 0..ow {
+                    let (w0, w1) = adaptive_bin(j, ow, w);
+                    let v = gi[i * ow + j] / ((h1 - h0) * (w1 - w0)) as f32;
+                    for ih in h0..h1 {
+                        dxi[ih * w + w0..ih * w + w1].iter_mut().for_each(|d| *d += v);
+                    }
+                }
+            }
+        });
+        vec![Some(ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input shape"))]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,12 +7,12 @@ use crate::layers::activation::Activation;
 use crate::module::{Fuse, Module};
 
 /// Settings of a [`Conv2d`] layer beyond its channel counts and kernel size, with PyTorch's
-/// defaults: stride 1, padding 0, dilation 1, with bias.
+/// defaults: stride 1, padding 0, dilation 1, groups 1, with bias.
 ///
 /// ```
 /// use neurite_nn::layers::conv::Conv2dConfig;
-/// let cfg = Conv2dConfig::default().stride(2).padding(1);
-/// assert_eq!((cfg.stride, cfg.padding), ((2, 2).into(), (1, 1).into()));
+/// let cfg = Conv2dConfig::default().stride(2).padding(1).groups(4);
+/// assert_eq!((cfg.stride, cfg.padding, cfg.groups), ((2, 2).into(), (1, 1).into(), 4));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dConfig {
@@ -22,6 +22,9 @@ pub struct Conv2dConfig {
     pub padding: Size2,
     /// Spacing between kernel taps `(h, w)`.
     pub dilation: Size2,
+    /// Channel groups convolved separately (`in_channels` for a depthwise convolution); must
+    /// divide both channel counts.
+    pub groups: usize,
     /// Whether the layer has a bias.
     pub bias: bool,
 }
@@ -32,6 +35,7 @@ impl Default for Conv2dConfig {
             stride: Size2(1, 1),
             padding: Size2(0, 0),
             dilation: Size2(1, 1),
+            groups: 1,
             bias: true,
         }
     }
@@ -53,6 +57,11 @@ impl Conv2dConfig {
         self.dilation = d.into();
         self
     }
+    /// Sets the number of channel groups (PyTorch's `groups`).
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
     /// Sets whether the layer has a bias.
     pub fn bias(mut self, bias: bool) -> Self {
         self.bias = bias;
@@ -60,11 +69,11 @@ impl Conv2dConfig {
     }
 }
 
-/// A 2-D convolution with PyTorch semantics (`torch.nn.Conv2d`, groups = 1): input
-/// `[N, C_in, H, W]`, weight `[C_out, C_in, kh, kw]`, bias `[C_out]`, output
-/// `[N, C_out, OH, OW]`. Weight and bias are initialised from U(-1/√fan_in, 1/√fan_in) with
-/// `fan_in = C_in·kh·kw` (PyTorch's `kaiming_uniform_(a=√5)`), weight drawn first. The forward
-/// is [`conv2d`], one fused im2col + sgemm op.
+/// A 2-D convolution with PyTorch semantics (`torch.nn.Conv2d`): input `[N, C_in, H, W]`,
+/// weight `[C_out, C_in/groups, kh, kw]`, bias `[C_out]`, output `[N, C_out, OH, OW]`. Weight
+/// and bias are initialised from U(-1/√fan_in, 1/√fan_in) with `fan_in = C_in/groups·kh·kw`
+/// (PyTorch's `kaiming_uniform_(a=√5)`), weight drawn first. The forward is [`conv2d`], one
+/// fused im2col + sgemm op (per group when `groups > 1`).
 ///
 /// ```
 /// use neurite_nn::layers::conv::{Conv2d, Conv2dConfig};
@@ -77,6 +86,9 @@ impl Conv2dConfig {
 /// assert_eq!(y.shape(), vec![2, 8, 32, 32]);
 /// let names: Vec<String> = conv.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["weight", "bias"]);
+/// // Depthwise: nn.Conv2d(8, 8, 3, padding=1, groups=8)
+/// let dw = Conv2d::with_config(8, 8, 3, Conv2dConfig::default().padding(1).groups(8), &mut rng);
+/// assert_eq!(dw.weight.shape(), vec![8, 1, 3, 3]);
 /// ```
 pub struct Conv2d {
     /// `[out_channels, in_channels, kh, kw]`.
@@ -89,6 +101,8 @@ pub struct Conv2d {
     pub padding: Size2,
     /// Dilation `(h, w)`.
     pub dilation: Size2,
+    /// Channel groups.
+    pub groups: usize,
 }
 
 impl Conv2d {
@@ -97,7 +111,11 @@ impl Conv2d {
         Conv2d::with_config(in_channels, out_channels, kernel_size, Conv2dConfig::default(), rng)
     }
 
-    /// A layer with the given stride, padding, dilation and bias setting.
+    /// A layer with the given stride, padding, dilation, groups and bias setting.
+    ///
+    /// # Panics
+    /// When `config.groups` is zero or does not divide both channel counts (the message names
+    /// `Conv2d` and the counts).
     pub fn with_config(
         in_channels: usize,
         out_channels: usize,
@@ -106,9 +124,15 @@ impl Conv2d {
         rng: &mut TensorRng,
     ) -> Conv2d {
         let Size2(kh, kw) = kernel_size.into();
-        let fan_in = (in_channels * kh * kw).max(1);
+        let groups = config.groups;
+        assert!(
+            groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
+            "Conv2d: groups = {groups} must divide in_channels = {in_channels} and out_channels = {out_channels}"
+        );
+        let fan_in = (in_channels / groups * kh * kw).max(1);
         let bound = 1.0 / (fan_in as f32).sqrt();
-        let weight = Tensor::uniform(&[out_channels, in_channels, kh, kw], -bound, bound, rng).requires_grad_();
+        let weight =
+            Tensor::uniform(&[out_channels, in_channels / groups, kh, kw], -bound, bound, rng).requires_grad_();
         let bias = config
             .bias
             .then(|| Tensor::uniform(&[out_channels], -bound, bound, rng).requires_grad_());
@@ -118,18 +142,25 @@ impl Conv2d {
             stride: config.stride,
             padding: config.padding,
             dilation: config.dilation,
+            groups,
         }
     }
 
-    /// A layer from existing values (weight `[O, C, kh, kw]`, bias `[O]`).
+    /// A layer from existing values (weight `[O, C/groups, kh, kw]`, bias `[O]`).
     ///
     /// # Panics
-    /// When the weight is not 4-D or the bias is not `[O]`.
+    /// When the weight is not 4-D, `config.groups` is zero or does not divide `O`, or the bias
+    /// is not `[O]`.
     pub fn from_tensors(weight: Tensor, bias: Option<Tensor>, config: Conv2dConfig) -> Conv2d {
         let ws = weight.shape();
         assert!(
             ws.len() == 4,
             "Conv2d::from_tensors: weight shape {ws:?} is not [O, C, kh, kw]"
+        );
+        assert!(
+            config.groups > 0 && ws[0].is_multiple_of(config.groups),
+            "Conv2d::from_tensors: groups = {} must divide the output channels of weight shape {ws:?}",
+            config.groups
         );
         if let Some(b) = &bias {
             assert!(
@@ -144,12 +175,13 @@ impl Conv2d {
             stride: config.stride,
             padding: config.padding,
             dilation: config.dilation,
+            groups: config.groups,
         }
     }
 
-    /// Input channels.
+    /// Input channels (all groups together).
     pub fn in_channels(&self) -> usize {
-        self.weight.dim(1)
+        self.weight.dim(1) * self.groups
     }
 
     /// Output channels.
@@ -165,7 +197,7 @@ impl Conv2d {
 
 /// A functional convolution ([`conv2d`] or [`conv2d_relu`]) with its geometry arguments fixed
 /// to [`Size2`].
-type ConvOp = fn(&Tensor, &Tensor, Option<&Tensor>, Size2, Size2, Size2) -> Tensor;
+type ConvOp = fn(&Tensor, &Tensor, Option<&Tensor>, Size2, Size2, Size2, usize) -> Tensor;
 
 impl Conv2d {
     /// Runs `op` with this layer's parameters and geometry.
@@ -177,6 +209,7 @@ impl Conv2d {
             self.stride,
             self.padding,
             self.dilation,
+            self.groups,
         )
     }
 }
@@ -212,6 +245,9 @@ impl Module for Conv2d {
         }
         if self.dilation != Size2(1, 1) {
             s += &format!(", dilation=({}, {})", self.dilation.0, self.dilation.1);
+        }
+        if self.groups != 1 {
+            s += &format!(", groups={}", self.groups);
         }
         if self.bias.is_none() {
             s += ", bias=False";

@@ -1,4 +1,5 @@
-//! [`Dropout`]: zeroes inputs at random in training mode, with inverted scaling.
+//! [`Dropout`] and [`Dropout2d`]: zero inputs (whole channels) at random in training mode,
+//! with inverted scaling.
 
 use neurite_tensor::{seeded_rng, Tensor, TensorRng};
 use rand::Rng;
@@ -72,5 +73,83 @@ impl Module for Dropout {
     }
     fn describe(&self) -> String {
         format!("Dropout(p={})", self.p)
+    }
+}
+
+/// `torch.nn.Dropout2d(p)`: in training mode each whole channel of an `[N, C, H, W]` input
+/// (every `(image, channel)` plane) is zeroed with probability `p` and the kept ones are scaled
+/// by `1/(1-p)`; in evaluation mode it is the identity. One draw per plane from the layer's
+/// own seeded generator, so a run is reproducible. Starts in training mode.
+///
+/// ```
+/// use neurite_nn::{Dropout2d, Module};
+/// use neurite_tensor::Tensor;
+/// let mut drop = Dropout2d::new(0.5, 7);
+/// let y = drop.forward(&Tensor::ones(&[4, 8, 3, 3])).to_vec();
+/// for plane in y.chunks(9) {
+///     assert!(plane.iter().all(|&v| v == 0.0) || plane.iter().all(|&v| v == 2.0));
+/// }
+/// drop.set_training(false);
+/// assert_eq!(drop.forward(&Tensor::ones(&[1, 1, 2, 2])).to_vec(), vec![1.0; 4]);
+/// ```
+pub struct Dropout2d {
+    p: f32,
+    training: bool,
+    rng: TensorRng,
+}
+
+impl Dropout2d {
+    /// Drops channels with probability `p`, drawing from a generator seeded with `seed`.
+    ///
+    /// # Panics
+    /// When `p` is not in `[0, 1]`.
+    pub fn new(p: f32, seed: u64) -> Dropout2d {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "Dropout2d: probability must be in [0, 1], got {p}"
+        );
+        Dropout2d {
+            p,
+            training: true,
+            rng: seeded_rng(seed),
+        }
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f32 {
+        self.p
+    }
+}
+
+impl Module for Dropout2d {
+    /// # Panics
+    /// When the input is not `[N, C, H, W]` (in training mode).
+    fn forward(&mut self, input: &Tensor) -> Tensor {
+        if !self.training || self.p == 0.0 {
+            return input.clone();
+        }
+        let shape = input.shape();
+        assert!(
+            shape.len() == 4,
+            "Dropout2d: expected an input of shape [N, C, H, W], got {shape:?}"
+        );
+        if self.p == 1.0 {
+            return input.mul_scalar(0.0);
+        }
+        let (keep, scale) = (1.0 - self.p, 1.0 / (1.0 - self.p));
+        let mask: Vec<f32> = (0..shape[0] * shape[1])
+            .map(|_| if self.rng.random::<f32>() < keep { scale } else { 0.0 })
+            .collect();
+        // [N, C, 1, 1] broadcasts over each plane.
+        input * &Tensor::from_vec(mask, &[shape[0], shape[1], 1, 1]).expect("mask shape")
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn describe(&self) -> String {
+        format!("Dropout2d(p={})", self.p)
     }
 }

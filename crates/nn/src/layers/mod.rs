@@ -8,5 +8,6 @@ pub mod dropout;
 pub mod flatten;
 pub mod global_pool;
 pub mod identity;
+pub mod layernorm;
 pub mod linear;
 pub mod pool;

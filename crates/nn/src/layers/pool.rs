@@ -1,8 +1,9 @@
-//! Pooling layers: [`MaxPool2d`] and [`AvgPool2d`] (PyTorch semantics, NCHW).
+//! Pooling layers: [`MaxPool2d`], [`AvgPool2d`] and [`AdaptiveAvgPool2d`] (PyTorch
+//! semantics, NCHW).
 
 use neurite_tensor::Tensor;
 
-use crate::functional::{avg_pool2d, max_pool2d, Size2};
+use crate::functional::{adaptive_avg_pool2d, avg_pool2d, max_pool2d, Size2};
 use crate::module::Module;
 
 /// `torch.nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0)`; see [`max_pool2d`].
@@ -119,5 +120,46 @@ impl Module for AvgPool2d {
             "AvgPool2d(kernel_size=({}, {}), stride=({}, {}), padding=({}, {}))",
             k.0, k.1, s.0, s.1, p.0, p.1
         )
+    }
+}
+
+/// `torch.nn.AdaptiveAvgPool2d(output_size)`: average pooling to a fixed output size for any
+/// input size; see [`adaptive_avg_pool2d`]. [`AdaptiveAvgPool2d::global`] (output `(1, 1)`) is
+/// the global average pooling before a ResNet's classifier.
+///
+/// ```
+/// use neurite_nn::{AdaptiveAvgPool2d, Module};
+/// use neurite_tensor::Tensor;
+/// let y = AdaptiveAvgPool2d::global().forward(&Tensor::ones(&[2, 8, 5, 7]));
+/// assert_eq!(y.shape(), vec![2, 8, 1, 1]);
+/// assert_eq!(AdaptiveAvgPool2d::new((2, 3)).forward(&Tensor::ones(&[1, 1, 5, 7])).shape(), vec![1, 1, 2, 3]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdaptiveAvgPool2d {
+    /// Output size `(h, w)`.
+    pub output: Size2,
+}
+
+impl AdaptiveAvgPool2d {
+    /// Pools every plane to `output` (`(h, w)`, or one number for a square).
+    pub fn new(output: impl Into<Size2>) -> AdaptiveAvgPool2d {
+        AdaptiveAvgPool2d { output: output.into() }
+    }
+
+    /// Global average pooling: output `(1, 1)`.
+    pub fn global() -> AdaptiveAvgPool2d {
+        AdaptiveAvgPool2d::new(1)
+    }
+}
+
+impl Module for AdaptiveAvgPool2d {
+    fn forward(&mut self, input: &Tensor) -> Tensor {
+        adaptive_avg_pool2d(input, self.output)
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    fn describe(&self) -> String {
+        format!("AdaptiveAvgPool2d(output_size=({}, {}))", self.output.0, self.output.1)
     }
 }

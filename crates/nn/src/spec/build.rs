@@ -10,8 +10,9 @@ use crate::layers::conv::{Conv2d, Conv2dConfig};
 use crate::spec::layer::{Layer, LayerSpec, Padding};
 use crate::spec::ModelSpec;
 use crate::{
-    Activation, AvgPool2d, BatchNorm1d, BatchNorm2d, Dense, Dropout, Flatten, GlobalAvgPool2d, Identity, LeakyReLU,
-    Linear, MaxPool2d, Module, ReLU, Residual, Sequential, Sigmoid, Size2, Softmax, Tanh, GELU,
+    Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dense, Dropout, Dropout2d, Flatten,
+    GlobalAvgPool2d, Identity, LayerNorm, LeakyReLU, Linear, MaxPool2d, Module, ReLU, Residual, Sequential, Sigmoid,
+    Size2, Softmax, Tanh, GELU,
 };
 
 /// Builds `spec` into a [`Sequential`].
@@ -72,7 +73,7 @@ fn module(
             stride,
             padding,
             dilation,
-            groups: _,
+            groups,
             bias,
             ..
         } => {
@@ -87,7 +88,7 @@ fn module(
                 .stride(*stride)
                 .padding(pad)
                 .dilation(*dilation)
-                // TODO(issue-13 layers): .groups(*groups)
+                .groups(*groups)
                 .bias(*bias);
             Box::new(Conv2d::with_config(input[0], *out_channels, *kernel_size, config, rng))
         }
@@ -101,13 +102,13 @@ fn module(
             stride,
             padding,
         } => Box::new(AvgPool2d::new(*kernel_size).stride(*stride).padding(*padding)),
-        LayerSpec::AdaptiveAvgPool2d { .. } => todo!("AdaptiveAvgPool2d lands with the issue-13 layers"),
+        LayerSpec::AdaptiveAvgPool2d { output_size } => Box::new(AdaptiveAvgPool2d::new(*output_size)),
         LayerSpec::GlobalAvgPool2d => Box::new(GlobalAvgPool2d),
         LayerSpec::BatchNorm1d { eps, momentum } => Box::new(BatchNorm1d::new(input[0]).eps(*eps).momentum(*momentum)),
         LayerSpec::BatchNorm2d { eps, momentum } => Box::new(BatchNorm2d::new(input[0]).eps(*eps).momentum(*momentum)),
-        LayerSpec::LayerNorm { .. } => todo!("LayerNorm lands with the issue-13 layers"),
+        LayerSpec::LayerNorm { dims, eps } => Box::new(LayerNorm::with_eps(&input[input.len() - dims..], *eps)),
         LayerSpec::Dropout { p } => Box::new(Dropout::new(*p, rng.random::<u64>())),
-        LayerSpec::Dropout2d { .. } => todo!("Dropout2d lands with the issue-13 layers"),
+        LayerSpec::Dropout2d { p } => Box::new(Dropout2d::new(*p, rng.random::<u64>())),
         LayerSpec::Flatten => Box::new(Flatten::new()),
         LayerSpec::Activation(a) => match *a {
             Activation::Linear => Box::new(Identity),
