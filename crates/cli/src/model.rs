@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::DatasetInfo;
 use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::serialize;
 use neurite_nn::{Module, Sequential};
@@ -25,15 +26,15 @@ pub fn model_name(m: ModelName) -> &'static str {
     }
 }
 
-/// The architecture `model` (with `hidden` sizes for an MLP) on images of `image_shape` with `classes` classes.
+/// The architecture `model` (with `hidden` sizes for an MLP) on inputs of `input_shape` with `classes` classes.
 pub fn spec_from_args(
     model: ModelName,
     hidden: Option<&[usize]>,
-    image_shape: [usize; 3],
+    input_shape: &[usize],
     classes: usize,
 ) -> CliResult<ModelSpec> {
     let name = model_name(model);
-    ModelSpec::from_name(name, hidden, &image_shape, classes)
+    ModelSpec::from_name(name, hidden, input_shape, classes)
         .map_err(|e| CliError::usage(format!("--model {name}: {e}")))
 }
 
@@ -71,10 +72,10 @@ fn spec_from_header(
             )));
         }
     }
-    let kind = recorded.unwrap_or(fallback);
-    let (shape, classes) = shape_of(kind);
+    let info = DatasetInfo::builtin(recorded.unwrap_or(fallback));
     let model = args.model.unwrap_or(ModelName::Mlp);
-    Ok((spec_from_args(model, args.hidden.as_deref(), shape, classes)?, recorded))
+    let spec = spec_from_args(model, args.hidden.as_deref(), &info.input_shape(), info.num_classes())?;
+    Ok((spec, recorded))
 }
 
 /// Checks that the tensors of `spec` are exactly those of the file (names and shapes), before
@@ -132,13 +133,4 @@ pub fn load_model(spec: &ModelSpec, weights: &Path) -> CliResult<Sequential> {
     serialize::load_into(&mut model, weights).map_err(|e| CliError::new(e.to_string()))?;
     model.set_training(false);
     Ok(model)
-}
-
-/// Image shape `[C, H, W]` and class count of a data set, without opening it.
-pub fn shape_of(kind: DatasetKind) -> ([usize; 3], usize) {
-    match kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => ([1, 28, 28], 10),
-        DatasetKind::Cifar10 => ([3, 32, 32], 10),
-        DatasetKind::Cifar100 => ([3, 32, 32], 100),
-    }
 }

@@ -1,6 +1,5 @@
 //! `neurite info`: the lesson's shape printout, class counts and where the files are.
 
-use neurite_datasets::catalog::DatasetKind;
 use neurite_datasets::ImageSet;
 
 use crate::cli::InfoArgs;
@@ -8,23 +7,13 @@ use crate::data;
 use crate::error::CliResult;
 use crate::output::outln;
 
-/// The lesson's shape: Keras' `(N, 28, 28)` for grey sets, `(N, 32, 32, 3)` channel-last for colour.
-pub fn keras_shape(kind: DatasetKind, set: &ImageSet) -> String {
-    let [c, h, w] = set.image_shape();
-    if kind == DatasetKind::Mnist || kind == DatasetKind::FashionMnist || c == 1 {
-        format!("({}, {h}, {w})", set.len())
-    } else {
-        format!("({}, {h}, {w}, {c})", set.len())
-    }
-}
-
 /// Runs `neurite info`.
 pub fn run(args: &InfoArgs) -> CliResult {
     let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
     let d = &opened.data;
     let name = args.dataset.display_name();
-    outln!("{name} Dataset: Train - {}", keras_shape(args.dataset, &d.train))?;
-    outln!("{name} Dataset: Test - {}", keras_shape(args.dataset, &d.test))?;
+    outln!("{name} Dataset: Train - {}", d.info.keras_shape(d.train.len()))?;
+    outln!("{name} Dataset: Test - {}", d.info.keras_shape(d.test.len()))?;
     match &opened.files {
         Some(dir) => outln!("Files: {} (full set)", dir.display())?,
         None => outln!(

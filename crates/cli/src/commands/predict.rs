@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use image::imageops::FilterType;
-use neurite_datasets::catalog::{DatasetKind, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES};
+use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::DatasetInfo;
 use neurite_nn::models::ModelSpec;
 use neurite_nn::Module;
 use neurite_tensor::{no_grad, Tensor};
@@ -64,26 +65,15 @@ pub fn load_image(path: &Path, [c, h, w]: [usize; 3], light_on_dark: bool) -> Cl
     }
 }
 
-fn class_names(kind: DatasetKind, classes: usize) -> Vec<String> {
-    let names: &[&str] = match kind {
-        DatasetKind::Mnist => &MNIST_CLASSES,
-        DatasetKind::FashionMnist => &FASHION_MNIST_CLASSES,
-        DatasetKind::Cifar10 => &CIFAR10_CLASSES,
-        DatasetKind::Cifar100 => &[],
-    };
-    (0..classes)
-        .map(|i| names.get(i).map_or_else(|| format!("class {i}"), |s| s.to_string()))
-        .collect()
-}
-
 /// Runs `neurite predict`.
 pub fn run(args: &PredictArgs) -> CliResult {
     let fallback = args.dataset.unwrap_or(DatasetKind::Mnist);
     let (spec, recorded) = spec_for_file(&args.weights, &args.model, fallback)?;
     let kind = args.dataset.or(recorded).unwrap_or(DatasetKind::Mnist);
     let mut model = load_model(&spec, &args.weights)?;
+    let info = DatasetInfo::builtin(kind);
     let chw = match &spec {
-        ModelSpec::Mlp { .. } => crate::model::shape_of(kind).0,
+        ModelSpec::Mlp { .. } => info.image_shape().expect("built-in sets are images"),
         ModelSpec::MnistCnn { input, .. } | ModelSpec::CifarCnn { input, .. } => *input,
     };
     if chw.iter().product::<usize>() != spec.input_shape().iter().product::<usize>() {
@@ -93,10 +83,11 @@ pub fn run(args: &PredictArgs) -> CliResult {
             kind.display_name()
         )));
     }
-    let light_on_dark = matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
-    let names = class_names(kind, spec.classes());
+    let names: Vec<String> = (0..spec.classes())
+        .map(|i| info.class_names.get(i).cloned().unwrap_or_else(|| format!("class {i}")))
+        .collect();
     for path in &args.images {
-        let values = load_image(path, chw, light_on_dark)?;
+        let values = load_image(path, chw, info.light_on_dark)?;
         let mut shape = vec![1];
         shape.extend(spec.input_shape());
         let input = Tensor::from_vec(values, &shape).map_err(|e| CliError::new(e.to_string()))?;

@@ -74,7 +74,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let spec = spec_from_args(
         args.model.model,
         args.model.hidden.as_deref(),
-        d.image_shape(),
+        &d.image_shape(),
         d.num_classes(),
     )?;
     let out = args
