@@ -136,17 +136,19 @@ pub struct Batch {
     pub one_hot: Option<Tensor>,
     /// Indices of the images in the set, in batch order.
     pub indices: Vec<usize>,
+    /// Float targets `[B, k]` for regression; `None` when the targets are the class `labels`.
+    pub targets: Option<Tensor>,
 }
 
 impl Batch {
-    /// Number of images in the batch.
+    /// Number of samples in the batch.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.indices.len()
     }
 
     /// Whether the batch is empty (never, for batches a loader yields).
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.indices.is_empty()
     }
 
     /// `(images, labels)`.
@@ -408,6 +410,7 @@ impl DataLoader {
             labels,
             one_hot,
             indices: indices.to_vec(),
+            targets: None,
         }
     }
 }

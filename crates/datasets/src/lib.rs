@@ -45,10 +45,12 @@
 
 pub mod augment;
 pub mod batch;
+pub mod cache;
 pub mod catalog;
 pub mod cifar;
 pub mod cifar10;
 pub mod cifar100;
+pub mod csv;
 pub mod data_dir;
 pub mod dataset;
 pub mod embedded;
@@ -56,6 +58,7 @@ pub mod error;
 pub mod fashion_mnist;
 #[cfg(feature = "download")]
 pub mod fetch;
+pub mod folder;
 pub mod idx;
 pub mod idx_set;
 pub mod image_set;
