@@ -15,6 +15,8 @@ mod output;
 mod plot;
 mod progress;
 mod render;
+mod source;
+mod train_data;
 
 use std::process::ExitCode;
 

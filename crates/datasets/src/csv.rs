@@ -382,6 +382,7 @@ pub fn read_table(
             Some(i) => Some(i),
             None => match name.parse::<usize>() {
                 Ok(i) if i < columns => Some(i),
+                Ok(_) if !require_label => None,
                 Ok(i) => {
                     return Err(table_error(
                         path,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use neurite_datasets::{DataLoader, Layout};
+use neurite_datasets::Layout;
 use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::serialize;
@@ -17,13 +17,15 @@ use neurite_tensor::seeded_rng;
 use serde_json::json;
 
 use crate::cli::{OptimizerName, TrainArgs};
-use crate::data;
+use crate::data::{self, OpenedAny};
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::{EpochRecord, MetricsFile};
 use crate::model::{spec_from_args, DATASET_KEY};
 use crate::output::{outln, plural};
 use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
+use crate::source::{DATA_KEY, STANDARDIZE_KEY};
+use crate::train_data::Loaders;
 
 /// The learning rate used when `--lr` is not given.
 pub fn default_lr(optimizer: OptimizerName) -> f32 {
@@ -69,18 +71,33 @@ pub fn run(args: &TrainArgs) -> CliResult {
             .build_global()
             .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
     }
-    let opened = data::open(args.dataset, args.data.data_dir.as_deref())?;
-    let d = &opened.data;
+    let opened = data::open_any(&args.dataset, &args.source, args.data.data_dir.as_deref())?;
+    let (info, embedded, record, standardize) = match &opened {
+        OpenedAny::Images(o, record) => (o.data.info.clone(), o.is_embedded(), record.clone(), None),
+        OpenedAny::Table(t) => (
+            t.set.info.clone(),
+            false,
+            Some(t.record.clone()),
+            Some(t.set.standardize.clone()),
+        ),
+    };
+    if let OpenedAny::Table(t) = &opened {
+        if t.set.train.labels().is_none() {
+            return Err(CliError::usage(
+                "--task regression: training on float targets needs the MSE loss in `fit`, which this build lacks; the table reads fine (`neurite info` shows it)",
+            ));
+        }
+    }
     let spec = spec_from_args(
         args.model.model,
         args.model.hidden.as_deref(),
-        &d.image_shape(),
-        d.num_classes(),
+        &info.input_shape(),
+        info.num_classes(),
     )?;
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset, spec.name())));
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset.short_name(), spec.name())));
     fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
 
     let mut model = spec.build(&mut seeded_rng(args.seed));
@@ -90,18 +107,26 @@ pub fn run(args: &TrainArgs) -> CliResult {
     } else {
         Layout::Nchw
     };
-    let train = DataLoader::new(&d.train, args.batch_size)
-        .shuffle(args.seed)
-        .layout(layout);
-    let test = DataLoader::new(&d.test, 1000).layout(layout);
+    let (loaders, n_train, n_test, unit) = match &opened {
+        OpenedAny::Images(o, _) => (
+            Loaders::images(&o.data, layout, args.batch_size, args.seed),
+            o.data.train.len(),
+            o.data.test.len(),
+            "images",
+        ),
+        OpenedAny::Table(t) => (
+            Loaders::table(&t.set, args.batch_size, args.seed),
+            t.set.train.len(),
+            t.set.test.len(),
+            "rows",
+        ),
+    };
     outln!(
-        "training {} ({} parameters) on {} ({} train / {} test images{}), {:?} lr {lr}, batch {}, {}, {}",
+        "training {} ({} parameters) on {} ({n_train} train / {n_test} test {unit}{}), {:?} lr {lr}, batch {}, {}, {}",
         spec.name(),
         model.num_parameters(),
-        args.dataset.display_name(),
-        d.train.len(),
-        d.test.len(),
-        if opened.is_embedded() { ", embedded sample" } else { "" },
+        info.display_name,
+        if embedded { ", embedded sample" } else { "" },
         args.optimizer,
         args.batch_size,
         plural(args.epochs, "epoch", "epochs"),
@@ -120,7 +145,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     // the pool from outside and blocking on it.
     let result = rayon::scope(|_| {
         let options = FitOptions {
-            batches_per_epoch: Some(train.num_batches()),
+            batches_per_epoch: Some(loaders.num_train_batches()),
             ..FitOptions::new(args.epochs)
         };
         let mut callbacks: Vec<&mut dyn TrainCallback> = vec![&mut progress];
@@ -130,8 +155,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
         fit_with(
             &mut model,
             opt.as_mut(),
-            |epoch| train.epoch(epoch as u64).map(|b| b.into_parts()),
-            |_| test.epoch(0).map(|b| b.into_parts()),
+            |epoch| loaders.train_epoch(epoch),
+            |_| loaders.test_epoch(),
             &options,
             &mut callbacks,
         )
@@ -152,13 +177,24 @@ pub fn run(args: &TrainArgs) -> CliResult {
     print_table(&records)?;
     let mut metadata = HashMap::new();
     metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
-    metadata.insert(DATASET_KEY.to_string(), args.dataset.name().to_string());
+    match (info.kind(), &record) {
+        (Some(kind), _) => {
+            metadata.insert(DATASET_KEY.to_string(), kind.name().to_string());
+        }
+        (None, Some(record)) => {
+            metadata.insert(DATA_KEY.to_string(), record.to_json());
+        }
+        (None, None) => {}
+    }
+    if let Some(standardize) = &standardize {
+        metadata.insert(STANDARDIZE_KEY.to_string(), standardize.to_json());
+    }
     let weights = out.join("model.safetensors");
     serialize::save(&model, &weights, &metadata)
         .map_err(|e| CliError::new(format!("cannot save {}: {e}", weights.display())))?;
     let settings = json!({
-        "dataset": args.dataset.name(),
-        "embedded_sample": opened.is_embedded(),
+        "dataset": info.kind().map_or_else(|| info.source.to_string(), |k| k.name().to_string()),
+        "embedded_sample": embedded,
         "model": spec.name(),
         "architecture": spec.to_metadata(),
         "epochs": args.epochs,
