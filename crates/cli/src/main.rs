@@ -14,6 +14,7 @@ mod model;
 mod output;
 mod plot;
 mod progress;
+mod regression;
 mod render;
 mod source;
 mod train_data;

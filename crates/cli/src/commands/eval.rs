@@ -44,6 +44,11 @@ pub fn run(args: &EvalArgs) -> CliResult {
         OpenedAny::Images(o, _) => (o.data.info.clone(), o.is_embedded()),
         OpenedAny::Table(t) => (t.set.info.clone(), false),
     };
+    if let OpenedAny::Table(t) = &opened {
+        if t.set.test.targets().is_some() {
+            return crate::regression::eval(args, &spec, &mut model, t, standardize);
+        }
+    }
     // An MLP takes flattened inputs (only the count must agree); a CNN the exact shape.
     let input = info.input_shape();
     let fits = match &spec {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use neurite_datasets::catalog::DatasetKind;
-use neurite_datasets::csv::{read_table, CsvOptions, LabelColumn, Standardize};
+use neurite_datasets::csv::{read_table, CsvOptions, LabelColumn, Standardize, Task};
 use neurite_datasets::folder::{decode_image, image_to_chw};
 use neurite_datasets::DatasetInfo;
 use neurite_nn::models::ModelSpec;
@@ -129,6 +129,10 @@ fn predict_rows(
         task: *task,
         ..CsvOptions::default()
     };
+    let target_scale = match task {
+        Task::Regression => Some(crate::regression::recorded_target_scale(&args.weights)?),
+        Task::Classification => None,
+    };
     for path in &args.images {
         let read =
             read_table(path, &options, false, Some(feature_names.len())).map_err(|e| CliError::new(e.to_string()))?;
@@ -136,12 +140,14 @@ fn predict_rows(
         for i in 0..table.len() {
             let input = Tensor::from_vec(table.row(i).to_vec(), &[1, table.num_features()])
                 .map_err(|e| CliError::new(e.to_string()))?;
-            outln!(
-                "{} line {}: {}",
-                path.display(),
-                table.lines()[i],
-                top3(model, &input, class_names)
-            )?;
+            let answer = match &target_scale {
+                Some(s) => {
+                    let y = no_grad(|| model.forward(&input)).item();
+                    format!("{}", y * s.std[0] + s.mean[0])
+                }
+                None => top3(model, &input, class_names),
+            };
+            outln!("{} line {}: {answer}", path.display(), table.lines()[i])?;
         }
     }
     Ok(())

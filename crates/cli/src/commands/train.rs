@@ -83,9 +83,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     };
     if let OpenedAny::Table(t) = &opened {
         if t.set.train.labels().is_none() {
-            return Err(CliError::usage(
-                "--task regression: training on float targets needs the MSE loss in `fit`, which this build lacks; the table reads fine (`neurite info` shows it)",
-            ));
+            return crate::regression::train(args, lr, t, |params| optimizer(args.optimizer, params, lr));
         }
     }
     let spec = spec_from_args(
