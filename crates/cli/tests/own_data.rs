@@ -315,3 +315,104 @@ fn bad_csv_rows_name_the_line_and_column_or_are_dropped() {
         stderr(&o)
     );
 }
+
+/// A committed scikit-learn CSV (`tests/data/`, written by `scripts/make_sklearn_csv.py`)
+/// copied into `dir`.
+fn sklearn_csv(dir: &Path, name: &str) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    std::fs::copy(src, dir.join(name)).unwrap();
+}
+
+#[test]
+fn iris_trains_and_eval_reproduces_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    sklearn_csv(dir.path(), "iris.csv");
+    let train = [
+        "train",
+        "--dataset",
+        "iris.csv",
+        "--label",
+        "species",
+        "--hidden",
+        "16",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "16",
+        "--out",
+        "iris",
+    ];
+    let out = ok(&neurite(&train, dir.path()));
+    assert!(out.contains("on iris.csv (120 train / 30 test rows)"), "{out}");
+    let saved = saved_test_accuracy(&dir.path().join("iris"));
+    assert!(saved > 0.85, "iris after 40 epochs: {saved}");
+    assert!((eval_accuracy(dir.path(), "iris/model.safetensors", &[]) - saved).abs() < 1e-6);
+    let out = ok(&neurite(&["eval", "--weights", "iris/model.safetensors"], dir.path()));
+    assert!(out.contains("virginica"), "{out}");
+}
+
+#[test]
+fn diabetes_trains_for_regression_and_eval_reproduces_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    sklearn_csv(dir.path(), "diabetes.csv");
+    let train = [
+        "train",
+        "--dataset",
+        "diabetes.csv",
+        "--label",
+        "target",
+        "--task",
+        "regression",
+        "--hidden",
+        "32",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--epochs",
+        "30",
+        "--out",
+        "dia",
+    ];
+    let out = ok(&neurite(&train, dir.path()));
+    assert!(
+        out.contains("for regression on diabetes.csv (354 train / 88 test rows)"),
+        "{out}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("dia/metrics.json")).unwrap()).unwrap();
+    let last = metrics["epochs"].as_array().unwrap().last().unwrap().clone();
+    let test_mse = last["test_mse"].as_f64().unwrap();
+    // Better than always answering the mean target (the targets' variance, about 5,900).
+    assert!(test_mse < 4500.0, "{last}");
+    let o = neurite(&["eval", "--weights", "dia/model.safetensors", "--json"], dir.path());
+    let value: serde_json::Value = serde_json::from_str(ok(&o).trim()).unwrap();
+    assert_eq!(value["samples"], 88);
+    assert!(
+        (value["mse"].as_f64().unwrap() - test_mse).abs() < 1e-6 * test_mse,
+        "{value} vs {last}"
+    );
+    assert!((value["mae"].as_f64().unwrap() - last["test_mae"].as_f64().unwrap()).abs() < 1e-6);
+    // Predict on rows without the label column: one number per row.
+    let text = std::fs::read_to_string(dir.path().join("diabetes.csv")).unwrap();
+    let rows: Vec<String> = text
+        .lines()
+        .take(4)
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect();
+    std::fs::write(dir.path().join("new.csv"), rows.join("\n") + "\n").unwrap();
+    let out = ok(&neurite(
+        &["predict", "--weights", "dia/model.safetensors", "new.csv"],
+        dir.path(),
+    ));
+    let values: Vec<f64> = out
+        .lines()
+        .map(|l| l.rsplit_once(": ").unwrap().1.parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 3, "{out}");
+    assert!(values.iter().all(|v| (0.0..400.0).contains(v)), "{out}");
+}
