@@ -13,9 +13,9 @@ pub enum Loaders {
     /// Image batches.
     Images {
         /// Shuffled training batches.
-        train: DataLoader,
+        train: Box<DataLoader>,
         /// Test batches in order.
-        test: DataLoader,
+        test: Box<DataLoader>,
     },
     /// Table batches.
     Table {
@@ -30,8 +30,8 @@ impl Loaders {
     /// Loaders over an image set: `layout` for the model, `batch_size` and `seed` for training.
     pub fn images(d: &Dataset, layout: Layout, batch_size: usize, seed: u64) -> Loaders {
         Loaders::Images {
-            train: DataLoader::new(&d.train, batch_size).shuffle(seed).layout(layout),
-            test: DataLoader::new(&d.test, 1000).layout(layout),
+            train: Box::new(DataLoader::new(&d.train, batch_size).shuffle(seed).layout(layout)),
+            test: Box::new(DataLoader::new(&d.test, 1000).layout(layout)),
         }
     }
 

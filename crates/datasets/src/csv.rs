@@ -43,6 +43,10 @@ use crate::batch::Batch;
 use crate::error::{DatasetError, Result};
 use crate::info::DatasetInfo;
 
+/// Mixed into the split seed, so the split's permutation differs from a loader's epoch-0
+/// shuffle with the same seed.
+const SPLIT_STREAM: u64 = 0x5eed_0c5f;
+
 /// The share of rows held out as the test part by default.
 pub const DEFAULT_TEST_SPLIT: f64 = 0.2;
 
@@ -576,7 +580,7 @@ pub fn open_csv(path: &Path, options: &CsvOptions) -> Result<TableSet> {
     let read = read_table(path, options, true, None)?;
     let n = read.table.len();
     let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut seeded_rng(mix(options.seed, 0x5eed_c5f)));
+    order.shuffle(&mut seeded_rng(mix(options.seed, SPLIT_STREAM)));
     let n_test = (n as f64 * f).round() as usize;
     if n_test == 0 || n_test == n {
         return Err(table_error(
