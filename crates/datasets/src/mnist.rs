@@ -27,8 +27,8 @@ pub use crate::idx_set::{image_set_from_idx, load_split};
 /// Loads MNIST from `<data_dir>/mnist/` (memory-mapped, validated; nothing is copied).
 ///
 /// # Errors
-/// [`DatasetError::Missing`] (with the hint `neurite fetch mnist` / `cargo xtask fetch-data mnist`) or any other
-/// [`DatasetError`] for a malformed file.
+/// [`DatasetError::Missing`](crate::DatasetError::Missing) (with the hint `neurite fetch mnist` / `cargo xtask fetch-data mnist`) or any other
+/// [`DatasetError`](crate::DatasetError) for a malformed file.
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
     crate::mnist_family::load_family(DatasetKind::Mnist, data_dir.as_ref())
 }
@@ -93,7 +93,7 @@ fn any_file_exists(data_dir: &Path) -> bool {
 /// file) is an error naming the file, never silently replaced by the sample.
 ///
 /// # Errors
-/// A [`DatasetError`] naming the missing or malformed file, or [`DatasetError::Missing`] when
+/// A [`DatasetError`](crate::DatasetError) naming the missing or malformed file, or [`DatasetError::Missing`](crate::DatasetError::Missing) when
 /// no file exists and the crate was built without the `embedded-mnist` feature.
 pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSource)> {
     let data_dir = data_dir.as_ref();
@@ -108,7 +108,7 @@ pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSou
 /// The embedded sample (first 10,000 training and 2,000 test images of MNIST).
 ///
 /// # Errors
-/// [`DatasetError::EmbeddedUnavailable`] without the `embedded-mnist` feature.
+/// [`DatasetError::EmbeddedUnavailable`](crate::DatasetError::EmbeddedUnavailable) without the `embedded-mnist` feature.
 pub fn embedded() -> Result<Dataset> {
     crate::embedded::load()
 }
