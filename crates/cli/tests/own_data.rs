@@ -192,6 +192,38 @@ fn a_damaged_folder_cache_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_folder_that_cannot_hold_its_cache_uses_the_user_cache_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    write_mnist_folder(&dir.path().join("d"), 2, 5);
+    // A file where the cache folder would go: the folder cannot hold a cache.
+    std::fs::write(dir.path().join("d/.neurite-cache"), "not a folder").unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_neurite"))
+            .args(["info", "d"])
+            .current_dir(dir.path())
+            .env("NEURITE_DATA_DIR", dir.path().join("no-data"))
+            .env("XDG_CACHE_HOME", dir.path().join("user-cache"))
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    ok(&o);
+    let user = dir.path().join("user-cache/neurite/folders");
+    assert!(
+        stderr(&o).contains(&format!("note: decoded 10 images into the cache {}", user.display())),
+        "{}",
+        stderr(&o)
+    );
+    let o = run();
+    ok(&o);
+    assert!(
+        stderr(&o).contains(&format!("note: reusing the cache {}", user.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn an_unknown_dataset_is_named_with_the_built_in_names() {
     let dir = tempfile::tempdir().unwrap();
     let err = error_line(&neurite(&["train", "--dataset", "flowers"], dir.path()), 2);
