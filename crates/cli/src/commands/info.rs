@@ -38,9 +38,9 @@ pub fn run(args: &InfoArgs) -> CliResult {
             outln!("{name} Dataset: Test - {}", d.info.keras_shape(d.test.len()))?;
             match (&opened.files, &d.info.source) {
                 (Some(dir), DataSource::Folder(_)) => outln!(
-                    "Files: {} (image folder, {} class folders; images {:?} as [C, H, W])",
+                    "Files: {} (image folder: {}; images {:?} as [C, H, W])",
                     dir.display(),
-                    d.info.files.len(),
+                    d.info.files.join(" "),
                     d.image_shape()
                 )?,
                 (Some(dir), _) => outln!("Files: {} (full set)", dir.display())?,
