@@ -128,6 +128,16 @@ fn bad_files_are_refused_by_name_or_skipped_and_counted() {
     assert_eq!(opened.data.train.len() + opened.data.test.len(), 20);
     // Still refused without --skip-bad: a cache built while skipping does not hide them.
     assert!(open(dir.path(), &FolderOptions::default()).is_err());
+    // Many bad files: the first ten are listed, the rest counted.
+    for i in 0..10 {
+        std::fs::write(dir.path().join(format!("digit-1/junk-{i:02}.txt")), "x").unwrap();
+    }
+    let msg = open(dir.path(), &FolderOptions::default()).unwrap_err().to_string();
+    assert!(
+        msg.contains("12 files are not a decodable image") && msg.contains(" and 2 more;"),
+        "{msg}"
+    );
+    assert_eq!(msg.matches("digit-").count(), 10, "{msg}");
 }
 
 #[test]
