@@ -342,3 +342,58 @@ pub fn recorded_data(weights: &Path, features: usize) -> CliResult<(Option<DataR
         .map_err(|e| CliError::new(format!("{}: bad `{STANDARDIZE_KEY}` metadata: {e}", weights.display())))?;
     Ok((record, standardize))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_size_is_width_by_height() {
+        assert_eq!(parse_image_size("40x30"), Ok((30, 40)));
+        assert_eq!(parse_image_size("7X5"), Ok((5, 7)));
+        for bad in ["32", "0x3", "3x", "ax3", "20000x2"] {
+            assert!(parse_image_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn built_in_names_come_first_then_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("mnist");
+        std::fs::create_dir(&folder).unwrap();
+        assert_eq!(parse_dataset_arg("MNIST"), Ok(DatasetArg::BuiltIn(DatasetKind::Mnist)));
+        // A folder named like a built-in set is reached by its path.
+        let by_path = folder.to_str().unwrap();
+        assert_eq!(parse_dataset_arg(by_path), Ok(DatasetArg::Folder(folder.clone())));
+        let csv = dir.path().join("t.CSV");
+        std::fs::write(&csv, "a,b\n").unwrap();
+        assert_eq!(parse_dataset_arg(csv.to_str().unwrap()), Ok(DatasetArg::Csv(csv)));
+        let err = parse_dataset_arg("nope").unwrap_err();
+        assert!(err.contains("mnist, fashion-mnist, cifar10, cifar100"), "{err}");
+    }
+
+    #[test]
+    fn a_record_reads_the_data_as_training_did() {
+        let record = DataRecord::Csv {
+            path: "/data/t.csv".into(),
+            label: "y".into(),
+            header: false,
+            task: Task::Regression,
+            drop_bad_rows: true,
+            test_split: 0.3,
+            split_seed: 4,
+            feature_names: vec!["0".into()],
+            class_names: vec![],
+        };
+        let back = DataRecord::from_json(&record.to_json()).unwrap();
+        assert_eq!(back, record);
+        let options = back.source_args().csv_options();
+        assert_eq!(options.label, LabelColumn::Named("y".into()));
+        assert_eq!(options.header, Some(false));
+        assert_eq!(
+            (options.task, options.drop_bad_rows, options.test_split, options.seed),
+            (Task::Regression, true, 0.3, 4)
+        );
+        assert_eq!(back.dataset_arg(None), DatasetArg::Csv("/data/t.csv".into()));
+    }
+}
