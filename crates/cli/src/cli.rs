@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use neurite_datasets::catalog::DatasetKind;
 
+use crate::source::{parse_dataset_arg, DatasetArg, SourceArgs};
+
 /// neurite: deep learning on the CPU, from the first MNIST digit to a trained CNN.
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, propagate_version = true)]
@@ -27,7 +29,9 @@ pub enum Command {
     )]
     Fetch(neurite_datasets::fetch::FetchArgs),
     /// Shapes, class counts and file locations of a data set.
-    #[command(after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data")]
+    #[command(
+        after_help = "Examples:\n  neurite info mnist\n  neurite info cifar10 --data-dir ~/data\n  neurite info photos/\n  neurite info iris.csv --label species"
+    )]
     Info(InfoArgs),
     /// Draw samples in the terminal (colour only on a terminal without NO_COLOR) or write
     /// them to a PNG grid.
@@ -37,7 +41,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
     #[command(
-        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01 --augment flip,crop\n  neurite train --validation-split 0.1 --early-stopping 3 --epochs 30 --schedule cosine\n  neurite train --epochs 10 --out runs/a; neurite train --resume runs/a --epochs 20   # continue a run\n\nEvery epoch ends with an atomic checkpoint.safetensors in --out; Ctrl-C or SIGTERM stops after\nthe current batch and saves; a diverged run keeps the last finite checkpoint."
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01 --augment flip,crop\n  neurite train --dataset photos/ --image-size 32x32 --model cifar-cnn   # one subfolder per class\n  neurite train --dataset iris.csv --label species --hidden 16 --optimizer adam\n  neurite train --validation-split 0.1 --early-stopping 3 --epochs 30 --schedule cosine\n  neurite train --epochs 10 --out runs/a; neurite train --resume runs/a --epochs 20   # continue a run\n\nEvery epoch ends with an atomic checkpoint.safetensors in --out; Ctrl-C or SIGTERM stops after\nthe current batch and saves; a diverged run keeps the last finite checkpoint."
     )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
@@ -45,7 +49,7 @@ pub enum Command {
         after_help = "Examples:\n  neurite eval --weights runs/mnist-mlp/model.safetensors --dataset mnist\n  neurite eval --weights torch_model.safetensors --dataset mnist --model mlp --hidden 128 --json"
     )]
     Eval(EvalArgs),
-    /// Classify image files (PNG, JPEG, PGM) with saved weights.
+    /// Classify image files (PNG, JPEG, BMP, PGM), or the rows of a CSV, with saved weights.
     #[command(
         after_help = "Examples:\n  neurite predict --weights runs/mnist-mlp/model.safetensors examples/images/mnist-7.png\n  neurite predict --weights model.safetensors --model cnn a.pgm b.jpg"
     )]
@@ -105,9 +109,11 @@ pub struct DataDirArg {
 /// `neurite info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// mnist, fashion-mnist, cifar10 or cifar100.
-    #[arg(value_parser = parse_dataset)]
-    pub dataset: DatasetKind,
+    /// mnist, fashion-mnist, cifar10, cifar100, an image folder or a .csv file.
+    #[arg(value_parser = parse_dataset_arg)]
+    pub dataset: DatasetArg,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub data: DataDirArg,
 }
@@ -115,9 +121,9 @@ pub struct InfoArgs {
 /// `neurite show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// mnist, fashion-mnist, cifar10 or cifar100.
-    #[arg(value_parser = parse_dataset)]
-    pub dataset: DatasetKind,
+    /// mnist, fashion-mnist, cifar10, cifar100, an image folder or a .csv file.
+    #[arg(value_parser = parse_dataset_arg)]
+    pub dataset: DatasetArg,
     /// Index of the one sample to show.
     #[arg(long, conflicts_with = "count")]
     pub index: Option<usize>,
@@ -130,6 +136,8 @@ pub struct ShowArgs {
     /// Write a grid of the samples to this PNG instead of drawing in the terminal.
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub data: DataDirArg,
 }
@@ -195,9 +203,12 @@ pub struct SummaryArgs {
 /// `neurite train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// mnist, fashion-mnist, cifar10 or cifar100.
-    #[arg(long, value_parser = parse_dataset, default_value = "mnist")]
-    pub dataset: DatasetKind,
+    /// mnist, fashion-mnist, cifar10, cifar100, an image folder (one subfolder per class) or
+    /// a .csv file.
+    #[arg(long, value_parser = parse_dataset_arg, default_value = "mnist")]
+    pub dataset: DatasetArg,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub model: TrainModelArgs,
     /// Passes over the training set.
@@ -279,9 +290,11 @@ pub struct EvalArgs {
     /// A model.safetensors saved by `neurite train` or by PyTorch.
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
-    /// The data set to evaluate on (test split).
-    #[arg(long, value_parser = parse_dataset, default_value = "mnist")]
-    pub dataset: DatasetKind,
+    /// The data set to evaluate on (its test part): a built-in name, an image folder or a
+    /// .csv file [default: the one recorded in the file, else mnist]. A folder or CSV is read
+    /// the way training read it (size, channels, split, label column).
+    #[arg(long, value_parser = parse_dataset_arg)]
+    pub dataset: Option<DatasetArg>,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Print one JSON object instead of tables.
@@ -303,7 +316,8 @@ pub struct PredictArgs {
     /// [default: the one recorded in the file, else mnist].
     #[arg(long, value_parser = parse_dataset)]
     pub dataset: Option<DatasetKind>,
-    /// Image files: PNG, JPEG or PGM.
-    #[arg(required = true, value_name = "IMAGE")]
+    /// Image files (PNG, JPEG, BMP or PGM), or CSV files of feature rows for a model trained
+    /// on a table.
+    #[arg(required = true, value_name = "FILE")]
     pub images: Vec<PathBuf>,
 }

@@ -15,9 +15,11 @@ mod model;
 mod output;
 mod plot;
 mod progress;
+mod regression;
 mod render;
 mod run_dir;
 mod run_settings;
+mod source;
 mod validation;
 
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::DatasetInfo;
 use neurite_nn::serialize;
 use neurite_nn::spec::{parse_spec_file, ModelSource, ModelSpec, METADATA_KEY};
 use neurite_nn::{Module, Sequential};
@@ -28,10 +29,10 @@ pub struct ModelFlags<'a> {
 
 /// The architecture the flags name for examples of `data_shape` (the preset `mlp` when none
 /// is given). With `classes`, the model's output must be one logit per class.
-pub fn spec_from_flags(flags: ModelFlags<'_>, data_shape: [usize; 3], classes: Option<usize>) -> CliResult<ModelSpec> {
+pub fn spec_from_flags(flags: ModelFlags<'_>, data_shape: &[usize], classes: Option<usize>) -> CliResult<ModelSpec> {
     let spec = match (flags.layers, flags.model) {
         (Some(text), _) => {
-            ModelSpec::from_inline(text, &data_shape).map_err(|e| CliError::usage(format!("--layers: {e}")))?
+            ModelSpec::from_inline(text, data_shape).map_err(|e| CliError::usage(format!("--layers: {e}")))?
         }
         (None, model) => match ModelSource::parse(model.unwrap_or("mlp")) {
             ModelSource::Preset(name) => {
@@ -40,7 +41,7 @@ pub fn spec_from_flags(flags: ModelFlags<'_>, data_shape: [usize; 3], classes: O
                         "--hidden applies to the mlp presets, not --model {name}"
                     )));
                 }
-                ModelSpec::preset(&name, flags.hidden, &data_shape, classes.unwrap_or(10))
+                ModelSpec::preset(&name, flags.hidden, data_shape, classes.unwrap_or(10))
                     .map_err(|e| CliError::usage(format!("--model {name}: {e}")))?
             }
             ModelSource::File(path) => {
@@ -49,7 +50,7 @@ pub fn spec_from_flags(flags: ModelFlags<'_>, data_shape: [usize; 3], classes: O
                         "--hidden applies to the mlp presets, not to a spec file",
                     ));
                 }
-                parse_spec_file(&path, &data_shape).map_err(|e| CliError::usage(format!("--model: {e}")))?
+                parse_spec_file(&path, data_shape).map_err(|e| CliError::usage(format!("--model: {e}")))?
             }
         },
     };
@@ -101,9 +102,11 @@ fn spec_from_header(
             weights.display()
         )));
     }
-    let kind = recorded.unwrap_or(fallback);
-    let (shape, classes) = shape_of(kind);
-    Ok((spec_from_flags(flags(args), shape, Some(classes))?, recorded))
+    let info = DatasetInfo::builtin(recorded.unwrap_or(fallback));
+    Ok((
+        spec_from_flags(flags(args), &info.input_shape(), Some(info.num_classes()))?,
+        recorded,
+    ))
 }
 
 /// Checks that the tensors of `spec` are exactly those of the file (names and shapes), before
@@ -162,13 +165,4 @@ pub fn load_model(spec: &ModelSpec, weights: &Path) -> CliResult<Sequential> {
     serialize::load_into(&mut model, weights).map_err(|e| CliError::new(e.to_string()))?;
     model.set_training(false);
     Ok(model)
-}
-
-/// Image shape `[C, H, W]` and class count of a data set, without opening it.
-pub fn shape_of(kind: DatasetKind) -> ([usize; 3], usize) {
-    match kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => ([1, 28, 28], 10),
-        DatasetKind::Cifar10 => ([3, 32, 32], 10),
-        DatasetKind::Cifar100 => ([3, 32, 32], 100),
-    }
 }

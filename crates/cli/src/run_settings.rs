@@ -57,7 +57,7 @@ impl RunSettings {
     /// The settings of a fresh run from the command line (`lr` resolved).
     pub fn from_args(args: &TrainArgs, lr: f32) -> RunSettings {
         RunSettings {
-            dataset: args.dataset.name().to_string(),
+            dataset: args.dataset.as_arg(),
             model: args.model.model.clone(),
             layers: args.model.layers.clone(),
             hidden: args.model.hidden.clone(),

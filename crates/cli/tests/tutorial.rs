@@ -6,6 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../datasets/tests/common/image_folder.rs"]
+mod image_folder;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -14,13 +17,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-/// The `neurite ...` lines of the ```sh blocks in the tutorial's section 2, comments removed.
-fn tutorial_commands() -> Vec<String> {
+/// The `neurite ...` lines of the ```sh blocks in the tutorial's section `number`, comments
+/// removed.
+fn tutorial_commands(number: usize) -> Vec<String> {
     let text = fs::read_to_string(repo().join("docs/tutorial.md")).unwrap();
     let section = text
         .split("\n## ")
-        .find(|s| s.starts_with("2. "))
-        .expect("the tutorial has a section 2");
+        .find(|s| s.starts_with(&format!("{number}. ")))
+        .unwrap_or_else(|| panic!("the tutorial has a section {number}"));
     let mut commands = Vec::new();
     let mut in_sh = false;
     for line in section.lines() {
@@ -85,7 +89,7 @@ fn top1(stdout: &str) -> Vec<(String, String)> {
 fn the_tutorial_commands_run_in_order_as_written() {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(repo().join("examples"), dir.path().join("examples")).unwrap();
-    let commands = tutorial_commands();
+    let commands = tutorial_commands(2);
     assert!(commands.len() >= 5, "too few commands found: {commands:?}");
     let mut predictions = Vec::new();
     for command in &commands {
@@ -133,4 +137,79 @@ fn the_sample_images_are_what_their_readme_says() {
     }
     let readme = fs::read_to_string(images.join("README.md")).unwrap();
     assert!(readme.contains("Creative Commons Attribution-Share Alike 3.0") && readme.contains("Krizhevsky"));
+}
+
+/// Runs every command of a section in `dir`, in order; returns each command's stdout.
+fn run_section(number: usize, dir: &Path) -> Vec<(String, String)> {
+    let commands = tutorial_commands(number);
+    assert!(
+        commands.len() >= 4,
+        "too few commands in section {number}: {commands:?}"
+    );
+    commands
+        .iter()
+        .map(|command| {
+            let o = run(command, dir);
+            assert!(o.status.success(), "`{command}` failed: {}", stderr(&o));
+            (command.clone(), String::from_utf8_lossy(&o.stdout).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_own_images_section_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // photos/cats and photos/dogs: real MNIST zeros and ones, as PNG files; a JPEG to predict.
+    let photos = dir.path().join("photos");
+    image_folder::write_mnist_folder(&photos, 2, 20);
+    fs::rename(photos.join("digit-0"), photos.join("cats")).unwrap();
+    fs::rename(photos.join("digit-1"), photos.join("dogs")).unwrap();
+    let zero = fs::read_dir(photos.join("cats"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    image::open(&zero).unwrap().save(dir.path().join("my-cat.jpg")).unwrap();
+    let outputs = run_section(4, dir.path());
+    let (_, predicted) = outputs.iter().find(|(c, _)| c.starts_with("neurite predict")).unwrap();
+    assert!(predicted.starts_with("my-cat.jpg: "), "{predicted}");
+    let (_, info) = outputs.iter().find(|(c, _)| c.starts_with("neurite info")).unwrap();
+    assert!(
+        info.contains("photos Dataset: Train - (32, 28, 28)") && info.contains("dogs"),
+        "{info}"
+    );
+    assert!(dir.path().join("grid.png").is_file());
+}
+
+#[test]
+fn the_csv_section_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for name in ["iris.csv", "diabetes.csv"] {
+        fs::copy(data.join(name), dir.path().join(name)).unwrap();
+    }
+    // Three new flowers, without the species column.
+    let iris = fs::read_to_string(dir.path().join("iris.csv")).unwrap();
+    let rows: Vec<&str> = iris.lines().collect();
+    let new: Vec<String> = [rows[0], rows[1], rows[60], rows[120]]
+        .iter()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect();
+    fs::write(dir.path().join("new-flowers.csv"), new.join("\n") + "\n").unwrap();
+    let outputs = run_section(5, dir.path());
+    let (_, eval) = outputs.iter().find(|(c, _)| c.starts_with("neurite eval")).unwrap();
+    let accuracy: f64 = eval
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {eval}"));
+    assert!(accuracy > 85.0, "{eval}");
+    let (_, predicted) = outputs.iter().find(|(c, _)| c.starts_with("neurite predict")).unwrap();
+    let species: Vec<&str> = predicted
+        .lines()
+        .map(|l| l.split(": ").nth(1).unwrap().split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(species, ["setosa", "versicolor", "virginica"], "{predicted}");
 }

@@ -85,3 +85,27 @@ write("unpack", "big.tar", tar([("batches/big.bin", "file", bytes(70000))]))
 for i, v in enumerate(["bytes 100-199/200", "bytes 5-9/*", "bytes 0-0/1", "items 1-2/3",
                        "bytes 500-10/1000", "bytes  7 - 8 / 9 ", "bytes 18446744073709551614-18446744073709551614/18446744073709551615"]):
     write("content_range", "seed%d" % i, v.encode())
+
+# Image-folder caches (src/cache.rs): valid ones (grey and RGB), and near misses: one byte
+# short, one byte long, a wrong magic, a huge image count, a label beyond the classes.
+
+
+def folder_cache(n_train, n_test, c, h, w, names, labels=None):
+    blob = b"".join(struct.pack("<H", len(n)) + n.encode() for n in names)
+    header_len = 8 + 4 + 4 + 8 + 8 + 8 + 4 * 4 + len(blob)
+    head = b"NRTIMGC\0" + struct.pack("<IIQQQIIII", 1, header_len, 7, n_train, n_test, c, h, w, len(names))
+    n = n_train + n_test
+    pixels = bytes((i * 11) % 256 for i in range(n * c * h * w))
+    if labels is None:
+        labels = bytes(i % len(names) for i in range(n))
+    return head + blob + pixels + labels
+
+
+grey = folder_cache(2, 1, 1, 2, 3, ["cat", "dog"])
+write("folder_cache", "grey", grey)
+write("folder_cache", "rgb", folder_cache(1, 2, 3, 2, 2, ["a", "b", "c"]))
+write("folder_cache", "truncated", grey[:-1])
+write("folder_cache", "trailing", grey + b"\0")
+write("folder_cache", "bad-magic", b"NRTIMGX\0" + grey[8:])
+write("folder_cache", "huge-n", grey[:24] + struct.pack("<Q", 1 << 60) + grey[32:])
+write("folder_cache", "bad-label", folder_cache(1, 1, 1, 1, 1, ["only"], bytes([0, 3])))

@@ -141,14 +141,14 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Number of images in the batch.
+    /// Number of samples in the batch.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.indices.len()
     }
 
     /// Whether the batch is empty (never, for batches a loader yields).
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.indices.is_empty()
     }
 
     /// `(images, labels)`.

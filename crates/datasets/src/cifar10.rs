@@ -26,11 +26,11 @@ pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
     let train_files = CIFAR10_FILES[..5].iter().map(|f| open(f)).collect::<Result<Vec<_>>>()?;
     let test_file = open(CIFAR10_FILES[5])?;
     let names = read_class_names(&dir.join(CIFAR10_FILES[6]), &CIFAR10_CLASSES)?;
-    Ok(Dataset {
+    Ok(Dataset::builtin(
         kind,
-        train: image_set_from_files("CIFAR-10 train", &train_files, 0, names.clone())?,
-        test: image_set_from_files("CIFAR-10 test", &[test_file], 0, names)?,
-    })
+        image_set_from_files("CIFAR-10 train", &train_files, 0, names.clone())?,
+        image_set_from_files("CIFAR-10 test", &[test_file], 0, names)?,
+    ))
 }
 
 /// Keras-like: `((x_train, y_train), (x_test, y_test))` with `x_train` of shape

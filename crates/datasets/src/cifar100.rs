@@ -43,11 +43,11 @@ pub fn load(data_dir: impl AsRef<Path>, labels: LabelKind) -> Result<Dataset> {
             read_class_names(&dir.join(CIFAR100_FILES[3]), &CIFAR100_FINE_CLASSES)?,
         ),
     };
-    Ok(Dataset {
+    Ok(Dataset::builtin(
         kind,
-        train: image_set_from_files("CIFAR-100 train", &[train], index, names.clone())?,
-        test: image_set_from_files("CIFAR-100 test", &[test], index, names)?,
-    })
+        image_set_from_files("CIFAR-100 train", &[train], index, names.clone())?,
+        image_set_from_files("CIFAR-100 test", &[test], index, names)?,
+    ))
 }
 
 /// Keras-like: `((x_train, y_train), (x_test, y_test))` with `x_train` of shape

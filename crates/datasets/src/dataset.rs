@@ -1,16 +1,14 @@
-//! [`Dataset`]: the train and test [`ImageSet`]s of one data set, and the generic [`load`].
-
-use std::path::Path;
+//! [`Dataset`]: the train and test [`ImageSet`]s of one data set, with its [`DatasetInfo`].
 
 use crate::catalog::DatasetKind;
-use crate::error::Result;
 use crate::image_set::{ImageArray, ImageSet, KerasData, LabelArray};
+use crate::info::DatasetInfo;
 
 /// The train and test splits of a data set.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Which data set.
-    pub kind: DatasetKind,
+    /// What the set is and where it comes from.
+    pub info: DatasetInfo,
     /// The training split.
     pub train: ImageSet,
     /// The test split.
@@ -18,6 +16,19 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A built-in set from its two splits; the class names are those of `train` (CIFAR-10's
+    /// `batches.meta.txt`, CIFAR-100's coarse names when loaded with coarse labels).
+    pub fn builtin(kind: DatasetKind, train: ImageSet, test: ImageSet) -> Dataset {
+        let mut info = DatasetInfo::builtin(kind);
+        info.class_names = train.class_names().to_vec();
+        Dataset { info, train, test }
+    }
+
+    /// The built-in set this is, `None` for a folder of images.
+    pub fn kind(&self) -> Option<DatasetKind> {
+        self.info.kind()
+    }
+
     /// Number of classes.
     pub fn num_classes(&self) -> usize {
         self.train.num_classes()
@@ -39,19 +50,5 @@ impl Dataset {
             (ImageArray::new(self.train.clone()), LabelArray::new(self.train)),
             (ImageArray::new(self.test.clone()), LabelArray::new(self.test)),
         )
-    }
-}
-
-/// Loads any known data set from `data_dir` (CIFAR-100 with its fine labels).
-///
-/// # Errors
-/// [`crate::DatasetError`] when a file is missing or malformed.
-pub fn load(kind: DatasetKind, data_dir: impl AsRef<Path>) -> Result<Dataset> {
-    let dir = data_dir.as_ref();
-    match kind {
-        DatasetKind::Mnist => crate::mnist::load(dir),
-        DatasetKind::FashionMnist => crate::fashion_mnist::load(dir),
-        DatasetKind::Cifar10 => crate::cifar10::load(dir),
-        DatasetKind::Cifar100 => crate::cifar100::load(dir, crate::cifar100::LabelKind::Fine),
     }
 }

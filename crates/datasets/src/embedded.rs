@@ -37,8 +37,9 @@ mod imp {
     use super::*;
     use crate::catalog::{DatasetKind, MNIST_CLASSES, MNIST_FILES};
     use crate::idx::IdxFile;
+    use crate::idx_set::image_set_from_idx;
+    use crate::info::DatasetInfo;
     use crate::mmap_file::SharedBytes;
-    use crate::mnist::image_set_from_idx;
 
     static GZ: [&[u8]; 4] = [
         include_bytes!("../data/mnist-mini/train-images-idx3-ubyte.gz"),
@@ -80,7 +81,7 @@ mod imp {
         let train = image_set_from_idx("MNIST train (embedded sample)", &idx(0)?, &idx(1)?, &MNIST_CLASSES)?;
         let test = image_set_from_idx("MNIST test (embedded sample)", &idx(2)?, &idx(3)?, &MNIST_CLASSES)?;
         Ok(Dataset {
-            kind: DatasetKind::Mnist,
+            info: DatasetInfo::builtin(DatasetKind::Mnist),
             train,
             test,
         })

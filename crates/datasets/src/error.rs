@@ -97,6 +97,22 @@ pub enum FormatError {
         /// Record size.
         record: usize,
     },
+    /// The first bytes of a folder cache are not `NRTIMGC\0`.
+    #[error("not a neurite image-folder cache: magic {magic:02x?}, expected `NRTIMGC\\0`")]
+    BadCacheMagic {
+        /// The first eight bytes.
+        magic: [u8; 8],
+    },
+    /// A header field has a value outside what the format allows.
+    #[error("header field `{field}` is {value}: expected {expected}")]
+    BadField {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// What is allowed.
+        expected: &'static str,
+    },
     /// A value handed to the IDX writer does not fit its dims.
     #[error("{values} values do not fill dims {dims:?}")]
     ValueCount {
@@ -191,6 +207,46 @@ pub enum DatasetError {
         /// Names found.
         found: usize,
     },
+    /// An image folder that cannot be used as a data set (no class folders, too few images
+    /// for the split, a test class unknown to the training part, ...).
+    #[error("{}: {reason}", .path.display())]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Files in an image folder that are not decodable images.
+    #[error("{}: {} not a decodable image: {}{}; remove {} or skip {} with --skip-bad",
+        .root.display(),
+        if .bad.len() == 1 { "1 file is".to_string() } else { format!("{} files are", .bad.len()) },
+        bad_list(.bad),
+        if .bad.len() > 10 { format!(" and {} more", .bad.len() - 10) } else { String::new() },
+        if .bad.len() == 1 { "it" } else { "them" },
+        if .bad.len() == 1 { "it" } else { "them" },
+    )]
+    BadImages {
+        /// The folder.
+        root: PathBuf,
+        /// Each bad file and why it could not be decoded.
+        bad: Vec<(PathBuf, String)>,
+    },
+    /// A CSV table with a bad value, a missing column or an unusable label.
+    #[error("{}{}{}: {reason}",
+        .path.display(),
+        .line.map(|l| format!(", line {l}")).unwrap_or_default(),
+        .column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default(),
+    )]
+    Table {
+        /// The CSV file.
+        path: PathBuf,
+        /// The 1-based line, when the problem is in one row.
+        line: Option<u64>,
+        /// The column (name, or 0-based index when there is no header), when known.
+        column: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
     /// The embedded MNIST sample was requested but the crate was built without it.
     #[error(
         "the embedded MNIST sample is not available: neurite-datasets was built without the `embedded-mnist` feature{}",
@@ -215,6 +271,15 @@ impl DatasetError {
             _ => None,
         }
     }
+}
+
+/// The first ten bad files, `path (reason)`, comma-separated.
+fn bad_list(bad: &[(PathBuf, String)]) -> String {
+    bad.iter()
+        .take(10)
+        .map(|(p, why)| format!("{} ({why})", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fetch_hint(dataset: Option<DatasetKind>) -> String {

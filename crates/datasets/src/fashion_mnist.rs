@@ -13,7 +13,7 @@ use crate::image_set::KerasData;
 /// # Errors
 /// [`crate::DatasetError`] when a file is missing (with the fetch hint) or malformed.
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
-    crate::mnist::load_family(DatasetKind::FashionMnist, data_dir.as_ref())
+    crate::mnist_family::load_family(DatasetKind::FashionMnist, data_dir.as_ref())
 }
 
 /// Keras-like: `((x_train, y_train), (x_test, y_test))` with `x_train` of shape

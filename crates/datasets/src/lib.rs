@@ -45,10 +45,12 @@
 
 pub mod augment;
 pub mod batch;
+pub mod cache;
 pub mod catalog;
 pub mod cifar;
 pub mod cifar10;
 pub mod cifar100;
+pub mod csv;
 pub mod data_dir;
 pub mod dataset;
 pub mod embedded;
@@ -56,21 +58,28 @@ pub mod error;
 pub mod fashion_mnist;
 #[cfg(feature = "download")]
 pub mod fetch;
+pub mod folder;
 pub mod idx;
+pub mod idx_set;
 pub mod image_set;
+pub mod info;
+mod load;
 pub mod mmap_file;
 mod mmap_guard;
 pub mod mnist;
+mod mnist_family;
 mod prefetch;
 
 pub use augment::Augment;
 pub use batch::{Batch, Batches, DataLoader, Layout, Normalize};
 pub use catalog::DatasetKind;
-pub use dataset::{load, Dataset};
+pub use dataset::Dataset;
 pub use error::{DatasetError, FormatError, Result};
 #[cfg(feature = "download")]
 pub use fetch::{fetch, load_or_fetch, load_or_fetch_with, FetchError, FetchOptions};
 pub use image_set::{ImageArray, ImageSet, KerasData, LabelArray};
+pub use info::{DataSource, DatasetInfo, SampleShape};
+pub use load::load;
 pub use mmap_file::SharedBytes;
 pub use mnist::MnistSource;
 

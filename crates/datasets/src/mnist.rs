@@ -16,97 +16,21 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::catalog::{DatasetKind, FASHION_MNIST_CLASSES, MNIST_CLASSES, MNIST_FILES};
+use crate::catalog::{DatasetKind, MNIST_FILES};
 use crate::dataset::Dataset;
-use crate::error::{DatasetError, Result};
-use crate::idx::{IdxFile, IdxType};
-use crate::image_set::{Chunk, ImageSet, KerasData};
+use crate::error::Result;
+use crate::image_set::KerasData;
 use crate::mmap_file::is_file;
 
-/// Builds an image set from a validated images file (`u8`, rank 3: count, rows, cols) and
-/// labels file (`u8`, rank 1), checking that the counts agree and every label is below
-/// `class_names.len()`.
-///
-/// # Errors
-/// [`DatasetError::Format`] for a wrong type or rank, [`DatasetError::CountMismatch`],
-/// [`DatasetError::LabelOutOfRange`].
-pub fn image_set_from_idx(name: &str, images: &IdxFile, labels: &IdxFile, class_names: &[&str]) -> Result<ImageSet> {
-    images.expect(IdxType::U8, 3)?;
-    labels.expect(IdxType::U8, 1)?;
-    if images.len() != labels.len() {
-        return Err(DatasetError::CountMismatch {
-            images_path: images.path().to_path_buf(),
-            images: images.len(),
-            labels_path: labels.path().to_path_buf(),
-            labels: labels.len(),
-        });
-    }
-    let (rows, cols) = (images.dims()[1], images.dims()[2]);
-    let chunk = Chunk {
-        pixels: images.bytes().clone(),
-        pixel_offset: images.header().data_offset,
-        pixel_stride: rows * cols,
-        labels: labels.bytes().clone(),
-        label_offset: labels.header().data_offset,
-        label_stride: 1,
-        count: images.len(),
-        label_path: labels.path().to_path_buf(),
-    };
-    let names = class_names.iter().map(|s| s.to_string()).collect();
-    ImageSet::from_chunks(name, vec![chunk], [1, rows, cols], names)
-}
-
-/// Opens an MNIST-format pair of IDX files (images, labels) as an image set with the 10 digit
-/// classes.
-///
-/// # Errors
-/// As [`image_set_from_idx`], plus missing or malformed files.
-pub fn load_split(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<ImageSet> {
-    let images = IdxFile::open(images)?;
-    let labels = IdxFile::open(labels)?;
-    image_set_from_idx("MNIST-format", &images, &labels, &MNIST_CLASSES)
-}
-
-pub(crate) fn load_family(kind: DatasetKind, data_dir: &Path) -> Result<Dataset> {
-    let dir = data_dir.join(kind.subdir());
-    let classes: &[&str] = match kind {
-        DatasetKind::FashionMnist => &FASHION_MNIST_CLASSES,
-        _ => &MNIST_CLASSES,
-    };
-    let open = |name: &str| IdxFile::open_for(&dir.join(name), Some(kind));
-    let [train_x, train_y, test_x, test_y] = MNIST_FILES;
-    let (train_images, test_images) = (open(train_x)?, open(test_x)?);
-    let train = image_set_from_idx(
-        &format!("{} train", kind.display_name()),
-        &train_images,
-        &open(train_y)?,
-        classes,
-    )?;
-    let test = image_set_from_idx(
-        &format!("{} test", kind.display_name()),
-        &test_images,
-        &open(test_y)?,
-        classes,
-    )?;
-    // A model built for one shape would fail on the other at the first evaluation.
-    if train.image_shape() != test.image_shape() {
-        return Err(DatasetError::SplitShapes {
-            train_path: train_images.path().to_path_buf(),
-            train_shape: train.image_shape(),
-            test_path: test_images.path().to_path_buf(),
-            test_shape: test.image_shape(),
-        });
-    }
-    Ok(Dataset { kind, train, test })
-}
+pub use crate::idx_set::{image_set_from_idx, load_split};
 
 /// Loads MNIST from `<data_dir>/mnist/` (memory-mapped, validated; nothing is copied).
 ///
 /// # Errors
-/// [`DatasetError::Missing`] (with the hint `neurite fetch mnist` / `cargo xtask fetch-data mnist`) or any other
-/// [`DatasetError`] for a malformed file.
+/// [`DatasetError::Missing`](crate::DatasetError::Missing) (with the hint `neurite fetch mnist` / `cargo xtask fetch-data mnist`) or any other
+/// [`DatasetError`](crate::DatasetError) for a malformed file.
 pub fn load(data_dir: impl AsRef<Path>) -> Result<Dataset> {
-    load_family(DatasetKind::Mnist, data_dir.as_ref())
+    crate::mnist_family::load_family(DatasetKind::Mnist, data_dir.as_ref())
 }
 
 /// Keras-like: `((x_train, y_train), (x_test, y_test))` with `x_train` of shape
@@ -169,7 +93,7 @@ fn any_file_exists(data_dir: &Path) -> bool {
 /// file) is an error naming the file, never silently replaced by the sample.
 ///
 /// # Errors
-/// A [`DatasetError`] naming the missing or malformed file, or [`DatasetError::Missing`] when
+/// A [`DatasetError`](crate::DatasetError) naming the missing or malformed file, or [`DatasetError::Missing`](crate::DatasetError::Missing) when
 /// no file exists and the crate was built without the `embedded-mnist` feature.
 pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSource)> {
     let data_dir = data_dir.as_ref();
@@ -184,7 +108,7 @@ pub fn load_or_embedded(data_dir: impl AsRef<Path>) -> Result<(Dataset, MnistSou
 /// The embedded sample (first 10,000 training and 2,000 test images of MNIST).
 ///
 /// # Errors
-/// [`DatasetError::EmbeddedUnavailable`] without the `embedded-mnist` feature.
+/// [`DatasetError::EmbeddedUnavailable`](crate::DatasetError::EmbeddedUnavailable) without the `embedded-mnist` feature.
 pub fn embedded() -> Result<Dataset> {
     crate::embedded::load()
 }

@@ -10,6 +10,8 @@ mod cifar;
 #[cfg(feature = "download")]
 #[path = "../fuzz/checks/content_range.rs"]
 mod content_range;
+#[path = "../fuzz/checks/folder_cache.rs"]
+mod folder_cache;
 #[path = "../fuzz/checks/idx.rs"]
 mod idx;
 #[cfg(feature = "download")]
@@ -46,6 +48,28 @@ fn idx_inputs_pass_the_fuzz_checks() {
 #[test]
 fn cifar_inputs_pass_the_fuzz_checks() {
     replay("cifar", cifar::check);
+}
+
+#[test]
+fn folder_cache_inputs_pass_the_fuzz_checks() {
+    assert_eq!(replay("folder_cache", folder_cache::check), 7);
+    // The seeds are what they say: the two valid caches parse, the near misses do not.
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/folder_cache");
+    for (name, valid) in [
+        ("grey", true),
+        ("rgb", true),
+        ("truncated", false),
+        ("trailing", false),
+        ("bad-magic", false),
+        ("huge-n", false),
+    ] {
+        let bytes = std::fs::read(seeds.join(name)).unwrap();
+        assert_eq!(
+            neurite_datasets::cache::parse_cache_header(&bytes).is_ok(),
+            valid,
+            "{name}"
+        );
+    }
 }
 
 #[cfg(feature = "download")]

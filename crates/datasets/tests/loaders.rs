@@ -39,7 +39,7 @@ fn fashion_mnist_uses_its_own_folder_and_classes() {
     common::write_mnist_dir(dir.path(), "fashion-mnist", 3, 2);
     assert!(mnist::load(dir.path()).is_err());
     let data = fashion_mnist::load(dir.path()).unwrap();
-    assert_eq!(data.kind, DatasetKind::FashionMnist);
+    assert_eq!(data.kind(), Some(DatasetKind::FashionMnist));
     assert_eq!(data.class_names()[9], FASHION_MNIST_CLASSES[9]);
     let ((x, _), _) = fashion_mnist::load_data(dir.path()).unwrap();
     assert_eq!(x.shape(), vec![3, 28, 28]);

@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
+use neurite_datasets::DatasetInfo;
 use neurite_nn::spec::ModelSpec;
 
 use crate::cli::{ModelArgs, SummaryArgs};
 use crate::error::CliResult;
-use crate::model::{shape_of, spec_for_file, spec_from_flags, ModelFlags};
+use crate::model::{spec_for_file, spec_from_flags, ModelFlags};
 use crate::output::outln;
 
 /// Whether `model` names a saved model rather than an architecture.
@@ -19,7 +20,8 @@ fn is_weights_file(model: &str) -> bool {
 
 /// Runs `neurite summary`.
 pub fn run(args: &SummaryArgs) -> CliResult {
-    let (shape, classes) = shape_of(args.dataset);
+    let info = DatasetInfo::builtin(args.dataset);
+    let (shape, classes) = (info.input_shape(), info.num_classes());
     let spec: ModelSpec = match args.model.as_deref() {
         Some(file) if is_weights_file(file) => {
             let flags = ModelArgs {
@@ -37,7 +39,7 @@ pub fn run(args: &SummaryArgs) -> CliResult {
                 hidden: args.hidden.as_deref(),
             };
             let preset = args.layers.is_none() && model.is_none_or(|m| !m.contains('.'));
-            spec_from_flags(flags, shape, preset.then_some(classes))?
+            spec_from_flags(flags, &shape, preset.then_some(classes))?
         }
     };
     outln!("{}", spec.summary())?;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use neurite_datasets::catalog::DatasetKind;
+use neurite_datasets::csv::TableLoader;
 use neurite_datasets::{Augment, Batch, DataLoader, Layout};
 use neurite_nn::optim::{Adam, AdamW, ConstantLr, CosineAnnealingLr, LinearWarmup, LrSchedule, Optimizer, Sgd, StepLr};
 use neurite_nn::serialize;
@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::checkpointer::Checkpointer;
 use crate::cli::{AugmentName, OptimizerName, ScheduleName, TrainArgs};
-use crate::data;
+use crate::data::{self, OpenedAny};
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::{EpochRecord, MetricsFile};
 use crate::model::{spec_from_flags, ModelFlags, DATASET_KEY};
@@ -31,6 +31,7 @@ use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
 use crate::run_dir;
 use crate::run_settings::RunSettings;
+use crate::source::{parse_dataset_arg, DATA_KEY, STANDARDIZE_KEY};
 use crate::validation;
 
 /// The learning rate used when `--lr` is not given.
@@ -82,13 +83,13 @@ pub fn run(args: &TrainArgs) -> CliResult {
         None => RunSettings::from_args(args, lr),
     };
     check_settings(&settings)?;
-    let dataset: DatasetKind = settings.dataset.parse().map_err(|e| CliError::new(format!("{e}")))?;
+    let dataset = parse_dataset_arg(&settings.dataset).map_err(|e| CliError::usage(format!("--dataset: {e}")))?;
     let out = match (&args.resume, &args.out) {
         (Some(dir), _) => dir.clone(),
         (None, Some(out)) => out.clone(),
         (None, None) => PathBuf::from(format!(
             "runs/{}-{}",
-            settings.dataset,
+            path_safe(&dataset.short_name()),
             path_safe(&settings.model_name())
         )),
     };
@@ -100,16 +101,39 @@ pub fn run(args: &TrainArgs) -> CliResult {
             .build_global()
             .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
     }
-    let opened = data::open(dataset, args.data.data_dir.as_deref())?;
-    let d = &opened.data;
+    let opened = data::open_any(&dataset, &args.source, args.data.data_dir.as_deref())?;
+    let (info, embedded, record, standardize) = match &opened {
+        OpenedAny::Images(o, record) => (o.data.info.clone(), o.is_embedded(), record.clone(), None),
+        OpenedAny::Table(t) => (
+            t.set.info.clone(),
+            false,
+            Some(t.record.clone()),
+            Some(t.set.standardize.clone()),
+        ),
+    };
+    if let OpenedAny::Table(t) = &opened {
+        if t.set.train.labels().is_none() {
+            if resume || settings.validation_split > 0.0 || settings.early_stopping.is_some() {
+                return Err(CliError::usage(
+                    "--resume, --validation-split and --early-stopping are not available for CSV regression yet",
+                ));
+            }
+            return crate::regression::train(args, lr, t, |params| optimizer(args.optimizer, params, lr));
+        }
+        if settings.validation_split > 0.0 || !settings.augment.is_empty() {
+            return Err(CliError::usage(
+                "--validation-split and --augment work on images; for a CSV, hold out rows with --test-split",
+            ));
+        }
+    }
     let spec = spec_from_flags(
         ModelFlags {
             model: settings.model.as_deref(),
             layers: settings.layers.as_deref(),
             hidden: settings.hidden.as_deref(),
         },
-        d.image_shape(),
-        Some(d.num_classes()),
+        &info.input_shape(),
+        Some(info.num_classes()),
     )?;
     let optimizer_name = settings.optimizer()?;
     if spec.ends_in_softmax() {
@@ -119,7 +143,18 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let mut opt = optimizer(optimizer_name, model.parameters(), settings.lr);
     let mut metadata = HashMap::new();
     metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
-    metadata.insert(DATASET_KEY.to_string(), settings.dataset.clone());
+    match (info.kind(), &record) {
+        (Some(kind), _) => {
+            metadata.insert(DATASET_KEY.to_string(), kind.name().to_string());
+        }
+        (None, Some(record)) => {
+            metadata.insert(DATA_KEY.to_string(), record.to_json());
+        }
+        (None, None) => {}
+    }
+    if let Some(standardize) = &standardize {
+        metadata.insert(STANDARDIZE_KEY.to_string(), standardize.to_json());
+    }
     let checkpoint_path = out.join(run_dir::CHECKPOINT);
     let (start_epoch, start_step, earlier_records) = match earlier {
         Some((_, info, records)) => {
@@ -153,39 +188,54 @@ pub fn run(args: &TrainArgs) -> CliResult {
     } else {
         Layout::Nchw
     };
-    let mut train = DataLoader::new(&d.train, settings.batch_size)
-        .shuffle(settings.seed)
-        .layout(layout);
-    if let Some(a) = augment(&settings)? {
-        train = train.augment(a);
-    }
-    let plain = DataLoader::new(&d.train, 1000).layout(layout);
+    let sets = match &opened {
+        OpenedAny::Images(o, _) => {
+            let mut train = DataLoader::new(&o.data.train, settings.batch_size)
+                .shuffle(settings.seed)
+                .layout(layout);
+            if let Some(a) = augment(&settings)? {
+                train = train.augment(a);
+            }
+            Sets::Images {
+                train: Box::new(train),
+                plain: Box::new(DataLoader::new(&o.data.train, 1000).layout(layout)),
+                test: Box::new(DataLoader::new(&o.data.test, 1000).layout(layout)),
+            }
+        }
+        OpenedAny::Table(t) => Sets::Table {
+            train: TableLoader::new(&t.set.train.standardized(&t.set.standardize), settings.batch_size)
+                .shuffle(settings.seed),
+            test: TableLoader::new(&t.set.test.standardized(&t.set.standardize), 1000),
+        },
+    };
+    let (n_train, n_test, unit) = match &opened {
+        OpenedAny::Images(o, _) => (o.data.train.len(), o.data.test.len(), "images"),
+        OpenedAny::Table(t) => (t.set.train.len(), t.set.test.len(), "rows"),
+    };
     let (train_idx, val_idx) = if settings.validation_split > 0.0 {
-        validation::split(d.train.len(), settings.validation_split, settings.seed)
+        validation::split(n_train, settings.validation_split, settings.seed)
     } else {
         (Vec::new(), Vec::new())
     };
     let split = !val_idx.is_empty();
-    let test = DataLoader::new(&d.test, 1000).layout(layout);
-    let num_batches = if split {
-        train_idx.len().div_ceil(settings.batch_size)
-    } else {
-        train.num_batches()
+    let num_batches = match &sets {
+        Sets::Table { train, .. } => train.num_batches(),
+        Sets::Images { .. } if split => train_idx.len().div_ceil(settings.batch_size),
+        Sets::Images { train, .. } => train.num_batches(),
     };
     outln!(
-        "{} {} ({} parameters) on {} ({} train{} / {} test images{}), {:?} lr {}, batch {}, {}, {}",
+        "{} {} ({} parameters) on {} ({} train{} / {n_test} test {unit}{}), {:?} lr {}, batch {}, {}, {}",
         if resume { "resuming" } else { "training" },
         spec.name(),
         model.num_parameters(),
-        dataset.display_name(),
-        if split { train_idx.len() } else { d.train.len() },
+        info.display_name,
+        if split { train_idx.len() } else { n_train },
         if split {
             format!(" / {} validation", val_idx.len())
         } else {
             String::new()
         },
-        d.test.len(),
-        if opened.is_embedded() { ", embedded sample" } else { "" },
+        if embedded { ", embedded sample" } else { "" },
         optimizer_name,
         settings.lr,
         settings.batch_size,
@@ -226,7 +276,10 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let options = FitOptions {
         batches_per_epoch: Some(num_batches),
         schedule: schedule(&settings)?,
-        validation: split.then(|| validation_batches(&plain, &val_idx)),
+        validation: match &sets {
+            Sets::Images { plain, .. } if split => Some(validation_batches(plain, &val_idx)),
+            _ => None,
+        },
         early_stopping: settings.early_stopping.map(|patience| EarlyStopping {
             patience,
             min_delta: 0.0,
@@ -241,19 +294,26 @@ pub fn run(args: &TrainArgs) -> CliResult {
             callbacks.push(logger);
         }
         callbacks.push(&mut checkpointer);
-        let (train, train_idx) = (&train, &train_idx);
+        let (train_idx, sets) = (&train_idx, &sets);
         let seed = settings.seed;
         fit_with(
             &mut model,
             opt.as_mut(),
             move |epoch| -> Box<dyn Iterator<Item = TrainBatch>> {
-                if split {
-                    Box::new(validation::batches(train, train_idx, epoch, seed, true).map(to_batch))
-                } else {
-                    Box::new(train.epoch(epoch as u64).map(to_batch))
+                match sets {
+                    Sets::Table { train, .. } => Box::new(train.epoch(epoch as u64).map(to_batch)),
+                    Sets::Images { train, .. } if split => {
+                        Box::new(validation::batches(train, train_idx, epoch, seed, true).map(to_batch))
+                    }
+                    Sets::Images { train, .. } => Box::new(train.epoch(epoch as u64).map(to_batch)),
                 }
             },
-            |_| test.epoch(0).map(to_batch),
+            move |_| -> Box<dyn Iterator<Item = TrainBatch>> {
+                match sets {
+                    Sets::Table { test, .. } => Box::new(test.epoch(0).map(to_batch)),
+                    Sets::Images { test, .. } => Box::new(test.epoch(0).map(to_batch)),
+                }
+            },
             &options,
             &mut callbacks,
         )
@@ -284,7 +344,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
     let mut settings_json = serde_json::to_value(&settings)?;
     if let Some(obj) = settings_json.as_object_mut() {
-        obj.insert("embedded_sample".into(), json!(opened.is_embedded()));
+        obj.insert("embedded_sample".into(), json!(embedded));
         obj.insert("architecture".into(), json!(spec.to_metadata()));
         obj.insert("model".into(), json!(spec.name()));
         obj.insert("threads".into(), json!(rayon::current_num_threads()));
@@ -348,6 +408,26 @@ fn path_safe(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Where the batches come from: an image set's loaders, or a CSV table's.
+enum Sets {
+    /// Images.
+    Images {
+        /// Shuffled (and augmented) training batches.
+        train: Box<DataLoader>,
+        /// The training images in order, for the validation part.
+        plain: Box<DataLoader>,
+        /// Test batches in order.
+        test: Box<DataLoader>,
+    },
+    /// A table's rows, standardised with the training part's statistics.
+    Table {
+        /// Shuffled training rows.
+        train: TableLoader,
+        /// Test rows in order.
+        test: TableLoader,
+    },
 }
 
 /// The validation batches (the same every epoch, in order, not augmented).

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::{import, sources, FetchError, Http, Options, Report};
 use crate::catalog::DatasetKind;
-use crate::dataset::{load, Dataset};
+use crate::dataset::Dataset;
 use crate::error::DatasetError;
+use crate::load::load;
 
 /// How [`fetch`] gets a data set. The default downloads from the official sources and their
 /// well-known mirrors, and keeps files that are already present and verified.

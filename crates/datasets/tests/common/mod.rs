@@ -73,3 +73,4 @@ pub fn write_cifar100_dir(data_dir: &Path, train: usize, test: usize) {
         write_cifar(dir.join(name), CifarFormat::CIFAR100, &labels, &cifar_pixels(0, n)).unwrap();
     }
 }
+pub mod image_folder;
