@@ -137,8 +137,10 @@ fn an_image_folder_trains_names_bad_files_and_reuses_its_cache() {
         "not rewritten"
     );
 
-    // The second training run reuses the cache too.
-    let o = neurite(&train, dir.path());
+    // The second training run reuses the cache too (into the same --out, so --overwrite).
+    let mut again = train.to_vec();
+    again.push("--overwrite");
+    let o = neurite(&again, dir.path());
     ok(&o);
     assert!(stderr(&o).contains("note: reusing the cache"), "{}", stderr(&o));
 

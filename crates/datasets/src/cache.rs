@@ -20,9 +20,7 @@
 //! header announces before anything sized by the header is allocated or read; the fuzz target
 //! `folder_cache` runs it on arbitrary bytes.
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{DatasetError, FormatError, Result};
 use crate::image_set::{Chunk, ImageSet};
@@ -304,33 +302,12 @@ pub fn open_cache(path: &Path) -> Result<(SharedBytes, CacheHeader)> {
 /// Writes `parts` to `path` atomically: a temporary file in the same folder, flushed to disk,
 /// then renamed over `path` (and the folder synced), so a reader sees the old file or the
 /// whole new one, never a partial file.
-//
-// A private copy until the workspace's shared atomic-write helper lands.
+// The workspace's one atomic-write recipe (`neurite_tensor::atomic_file`).
 pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
+    neurite_tensor::atomic_file::write_with(path, |file| {
         for part in parts {
             file.write_all(part)?;
         }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    })
 }
