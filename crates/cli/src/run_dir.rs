@@ -13,13 +13,32 @@ pub const MODEL: &str = "model.safetensors";
 /// The files that mark a folder as holding a run.
 const RUN_FILES: [&str; 3] = [MODEL, CHECKPOINT, "metrics.json"];
 
+/// A prepared `--out` folder.
+pub struct OutDir {
+    /// The folder.
+    pub path: PathBuf,
+    /// Whether [`prepare`] created it (it is removed again by [`OutDir::discard`]).
+    created: bool,
+}
+
+impl OutDir {
+    /// Removes the folder if [`prepare`] created it and it is still empty: a run that fails
+    /// before its first step leaves nothing behind.
+    pub fn discard(&self) {
+        if self.created {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
 /// Creates `out` if needed and proves it writable by writing (atomically) and removing a
 /// probe file. A folder holding a run is refused unless `overwrite` or `resume`.
 ///
 /// # Errors
 /// A message naming `--out` (or `--resume`) and the reason.
-pub fn prepare(out: &Path, overwrite: bool, resume: bool) -> CliResult<PathBuf> {
+pub fn prepare(out: &Path, overwrite: bool, resume: bool) -> CliResult<OutDir> {
     let flag = if resume { "--resume" } else { "--out" };
+    let created = !out.exists();
     std::fs::create_dir_all(out).map_err(|e| CliError::new(format!("{flag} {}: cannot create: {e}", out.display())))?;
     if !resume && !overwrite {
         if let Some(found) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
@@ -30,9 +49,14 @@ pub fn prepare(out: &Path, overwrite: bool, resume: bool) -> CliResult<PathBuf> 
             )));
         }
     }
+    let dir = OutDir {
+        path: out.to_path_buf(),
+        created,
+    };
     let probe = out.join(".neurite-write-check");
-    neurite_tensor::atomic_file::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|e| CliError::new(format!("{flag} {}: not writable: {e}", out.display())))?;
-    Ok(out.to_path_buf())
+    if let Err(e) = neurite_tensor::atomic_file::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)) {
+        dir.discard();
+        return Err(CliError::new(format!("{flag} {}: not writable: {e}", out.display())));
+    }
+    Ok(dir)
 }

@@ -88,55 +88,89 @@ pub fn run(args: &TrainArgs) -> CliResult {
         (None, Some(out)) => out.clone(),
         (None, None) => PathBuf::from(format!("runs/{}-{}", settings.dataset, settings.model)),
     };
-    let out = run_dir::prepare(&out, args.overwrite, resume)?;
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
-    }
-    let opened = data::open(dataset, args.data.data_dir.as_deref())?;
-    let d = &opened.data;
-    let spec = spec_from_args(
-        settings.model()?,
-        settings.hidden.as_deref(),
-        d.image_shape(),
-        d.num_classes(),
-    )?;
-    let optimizer_name = settings.optimizer()?;
-    let mut model = spec.build(&mut seeded_rng(settings.seed));
-    let mut opt = optimizer(optimizer_name, model.parameters(), settings.lr);
-    let mut metadata = HashMap::new();
-    metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
-    metadata.insert(DATASET_KEY.to_string(), settings.dataset.clone());
-    let checkpoint_path = out.join(run_dir::CHECKPOINT);
-    let (start_epoch, start_step, earlier_records) = match earlier {
-        Some((_, info, records)) => {
-            let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(format!("--resume: {e}")))?;
-            if loaded.metadata.get(METADATA_KEY) != metadata.get(METADATA_KEY) {
-                return Err(CliError::usage(format!(
-                    "--resume: {} holds a different architecture ({}) than this run ({})",
-                    checkpoint_path.display(),
-                    loaded.metadata.get(METADATA_KEY).map_or("none", String::as_str),
-                    spec.to_metadata()
-                )));
-            }
-            loaded
-                .restore(&mut model, opt.as_mut())
-                .map_err(|e| CliError::new(format!("--resume: {e}")))?;
-            if settings.lr != loaded.optimizer.learning_rate {
-                opt.set_learning_rate(settings.lr);
-            }
-            if info.epochs_done >= settings.epochs {
-                return Err(CliError::usage(format!(
-                    "--resume: the run has done {} of --epochs {}; give a larger --epochs to continue it",
-                    info.epochs_done, settings.epochs
-                )));
-            }
-            (info.epochs_done, info.global_step, records)
+    let out_dir = run_dir::prepare(&out, args.overwrite, resume)?;
+    let out = out_dir.path.clone();
+    let setup = (|| {
+        if let Some(n) = args.threads {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
         }
-        None => (0, 0, Vec::new()),
+        let opened = data::open(dataset, args.data.data_dir.as_deref())?;
+        let d = &opened.data;
+        let spec = spec_from_args(
+            settings.model()?,
+            settings.hidden.as_deref(),
+            d.image_shape(),
+            d.num_classes(),
+        )?;
+        let optimizer_name = settings.optimizer()?;
+        let mut model = spec.build(&mut seeded_rng(settings.seed));
+        let mut opt = optimizer(optimizer_name, model.parameters(), settings.lr);
+        let mut metadata = HashMap::new();
+        metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
+        metadata.insert(DATASET_KEY.to_string(), settings.dataset.clone());
+        let checkpoint_path = out.join(run_dir::CHECKPOINT);
+        let (start_epoch, start_step, earlier_records) = match earlier {
+            Some((_, info, records)) => {
+                let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(format!("--resume: {e}")))?;
+                if loaded.metadata.get(METADATA_KEY) != metadata.get(METADATA_KEY) {
+                    return Err(CliError::usage(format!(
+                        "--resume: {} holds a different architecture ({}) than this run ({})",
+                        checkpoint_path.display(),
+                        loaded.metadata.get(METADATA_KEY).map_or("none", String::as_str),
+                        spec.to_metadata()
+                    )));
+                }
+                loaded
+                    .restore(&mut model, opt.as_mut())
+                    .map_err(|e| CliError::new(format!("--resume: {e}")))?;
+                if settings.lr != loaded.optimizer.learning_rate {
+                    opt.set_learning_rate(settings.lr);
+                }
+                if info.epochs_done >= settings.epochs {
+                    return Err(CliError::usage(format!(
+                        "--resume: the run has done {} of --epochs {}; give a larger --epochs to continue it",
+                        info.epochs_done, settings.epochs
+                    )));
+                }
+                (info.epochs_done, info.global_step, records)
+            }
+            None => (0, 0, Vec::new()),
+        };
+        Ok((
+            opened,
+            spec,
+            optimizer_name,
+            model,
+            opt,
+            metadata,
+            checkpoint_path,
+            start_epoch,
+            start_step,
+            earlier_records,
+        ))
+    })();
+    let (
+        opened,
+        spec,
+        optimizer_name,
+        mut model,
+        mut opt,
+        metadata,
+        checkpoint_path,
+        start_epoch,
+        start_step,
+        earlier_records,
+    ) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            out_dir.discard();
+            return Err(e);
+        }
     };
+    let d = &opened.data;
     let layout = if matches!(spec, ModelSpec::Mlp { .. }) {
         Layout::Flat
     } else {
