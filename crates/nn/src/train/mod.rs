@@ -8,7 +8,7 @@
 //! epoch index, an iterator of batches ([`Batch`], or `(inputs, class labels)` tuples). The
 //! datasets crate (a layer above this one) or any in-memory data can feed it.
 //!
-//! One job per file: `fit.rs` (the loop), `evaluate.rs` (loss and metrics), `best.rs` (early
+//! One job per file: `fit.rs` (the loop), `step.rs` (one step), `evaluate.rs` (loss and metrics), `best.rs` (early
 //! stopping's best weights), `checkpoint.rs` (saving and restoring a run).
 //!
 //! ```
@@ -43,9 +43,11 @@ mod best;
 pub mod checkpoint;
 mod evaluate;
 mod fit;
+mod step;
 
 pub use evaluate::{evaluate, evaluate_with};
 pub use fit::{fit, fit_with};
+pub use step::{train_step, StepError};
 
 /// One mini-batch: inputs `[batch, ...]`, one class index per row and, for regression, float
 /// targets. A `(inputs, labels)` tuple converts into one.
