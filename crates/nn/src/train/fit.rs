@@ -4,12 +4,12 @@ use std::time::Instant;
 
 use super::best::BestWeights;
 use super::evaluate::{ratio, Totals};
+use super::step::{step_observed, StepError};
 use super::{
     evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, ScheduleUnit,
     TrainCallback, TrainError,
 };
 use crate::module::Module;
-use super::step::{step_observed, StepError};
 use crate::optim::Optimizer;
 
 /// Trains `model` for `epochs` epochs with `optimizer` on cross-entropy from logits.
@@ -136,7 +136,9 @@ impl Loop<'_, '_, '_, '_, '_> {
                 let loss_value = match stepped {
                     Ok(value) => value,
                     Err(failure) => {
-                        report.epochs.push(epoch_stats(&totals, epoch, start, false, options, &metrics));
+                        report
+                            .epochs
+                            .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
                         let report = Box::new(report);
                         return Err(match failure {
                             StepError::NonFiniteLoss(loss) => TrainError::NonFiniteLoss {

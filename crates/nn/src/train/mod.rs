@@ -236,7 +236,8 @@ pub trait TrainCallback: Send {
 
 /// What [`TrainCallback::on_epoch_state`] sees after an epoch.
 pub struct EpochState<'a> {
-    /// The model after the epoch.
+    /// The model after the epoch; after the last epoch of a run with early stopping, with the
+    /// best epoch's weights already restored (the weights the run ends with).
     pub model: &'a dyn Module,
     /// The optimizer after the epoch.
     pub optimizer: &'a dyn Optimizer,
