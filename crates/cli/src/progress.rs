@@ -1,5 +1,5 @@
 //! Live training progress: one indicatif bar per epoch with loss, accuracy and images/s,
-//! and the Ctrl-C flag that stops training after the current batch.
+//! and the Ctrl-C / SIGTERM flag that stops training after the current batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -68,9 +68,14 @@ impl TrainCallback for Progress {
 
     fn on_epoch_end(&mut self, stats: &EpochStats) -> Control {
         if let Some(bar) = self.bar.take() {
-            let test = match (stats.test_loss, stats.test_accuracy) {
-                (Some(l), Some(a)) => format!(", test loss {l:.4} acc {:.2}%", a * 100.0),
+            let val = match (stats.val_loss, stats.val_accuracy) {
+                (Some(l), Some(a)) => format!(", val loss {l:.4} acc {:.2}%", a * 100.0),
+                (Some(l), None) => format!(", val loss {l:.4}"),
                 _ => String::new(),
+            };
+            let test = match (stats.test_loss, stats.test_accuracy) {
+                (Some(l), Some(a)) => format!("{val}, test loss {l:.4} acc {:.2}%", a * 100.0),
+                _ => val,
             };
             bar.finish_with_message(format!(
                 "loss {:.4} acc {:.2}%{test} in {:.1}s",
@@ -90,17 +95,19 @@ impl TrainCallback for Progress {
     }
 }
 
-/// Installs a Ctrl-C handler that sets the returned flag (the first press stops after the
-/// current batch; a second press exits at once).
+/// Installs a handler for Ctrl-C (SIGINT) and SIGTERM that sets the returned flag: the first
+/// signal stops training after the current batch (then the model and a checkpoint are
+/// saved); a second one exits at once, which cannot damage the last checkpoint because every
+/// file is written atomically.
 pub fn install_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted twice: exiting without saving");
+            eprintln!("\ninterrupted twice: exiting without saving; the last checkpoint is intact");
             std::process::exit(130);
         }
-        eprintln!("\ninterrupted: finishing the current batch, then saving");
+        eprintln!("\ninterrupted: finishing the current batch, then saving the model and a checkpoint");
     });
     stop
 }

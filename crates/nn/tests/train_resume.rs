@@ -90,6 +90,7 @@ fn a_checkpoint_resumes_bit_identically_for_every_optimizer() {
         let path = dir.path().join(format!("{name}.safetensors"));
         let info = CheckpointInfo {
             epochs_done: 1,
+            batches_done: 0,
             global_step: report.steps,
             run: serde_json::json!({}),
         };

@@ -112,7 +112,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
         metadata.insert(DATASET_KEY.to_string(), settings.dataset.clone());
         let checkpoint_path = out.join(run_dir::CHECKPOINT);
-        let (start_epoch, start_step, earlier_records) = match earlier {
+        let (start_epoch, start_batch, start_step, earlier_records) = match earlier {
             Some((_, info, records)) => {
                 let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(format!("--resume: {e}")))?;
                 if loaded.metadata.get(METADATA_KEY) != metadata.get(METADATA_KEY) {
@@ -135,9 +135,9 @@ pub fn run(args: &TrainArgs) -> CliResult {
                         info.epochs_done, settings.epochs
                     )));
                 }
-                (info.epochs_done, info.global_step, records)
+                (info.epochs_done, info.batches_done, info.global_step, records)
             }
-            None => (0, 0, Vec::new()),
+            None => (0, 0, 0, Vec::new()),
         };
         Ok((
             opened,
@@ -147,8 +147,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
             opt,
             metadata,
             checkpoint_path,
-            start_epoch,
-            start_step,
+            (start_epoch, start_batch, start_step),
             earlier_records,
         ))
     })();
@@ -160,8 +159,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         mut opt,
         metadata,
         checkpoint_path,
-        start_epoch,
-        start_step,
+        (start_epoch, start_batch, start_step),
         earlier_records,
     ) = match setup {
         Ok(s) => s,
@@ -237,6 +235,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         // A first checkpoint before any step: a run stopped in its first epoch can resume.
         let info = CheckpointInfo {
             epochs_done: 0,
+            batches_done: 0,
             global_step: 0,
             run: Checkpointer::run_record(&settings, &[]),
         };
@@ -256,6 +255,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         }),
         start_epoch,
         start_step,
+        start_batch,
         ..FitOptions::new(settings.epochs)
     };
     let result = {
@@ -281,11 +281,24 @@ pub fn run(args: &TrainArgs) -> CliResult {
             &mut callbacks,
         )
     };
-    let saved_epochs = checkpointer.saved_epochs;
     let (report, failure) = match result {
         Ok(report) => (report, None),
         Err(e) => (e.report().clone(), Some(e)),
     };
+    let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
+    let mut interrupted_at = None;
+    if let (true, None, Some(last)) = (interrupted, &failure, report.epochs.last()) {
+        if !last.completed {
+            // Stopped mid-epoch: a checkpoint of exactly this point, to resume with the next batch.
+            let before = if last.epoch == start_epoch { start_batch } else { 0 };
+            let at = (last.epoch, before + last.batches, start_step + report.steps);
+            checkpointer
+                .save_interrupted(&model, opt.as_ref(), &report, at)
+                .map_err(|e| CliError::new(format!("interrupted, but {e}")))?;
+            interrupted_at = Some((at.0, at.1));
+        }
+    }
+    let saved_epochs = checkpointer.saved_epochs;
     // After a divergence the weights may already be non-finite: go back to the last checkpoint.
     let diverged_from = match &failure {
         Some(TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. }) => {
@@ -304,7 +317,6 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let weights = out.join(run_dir::MODEL);
     serialize::save(&model, &weights, &metadata)
         .map_err(|e| CliError::new(format!("cannot save {}: {e}", weights.display())))?;
-    let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
     let mut settings_json = serde_json::to_value(&settings)?;
     if let Some(obj) = settings_json.as_object_mut() {
         obj.insert("embedded_sample".into(), json!(opened.is_embedded()));
@@ -354,7 +366,12 @@ pub fn run(args: &TrainArgs) -> CliResult {
             "{e}; saved the model of the last finite checkpoint, from the end of epoch {epoch}"
         ))),
         (Some(e), None) => Err(CliError::new(e.to_string())),
-        (None, _) if interrupted => Err(CliError::interrupted(interrupted_message(&report, saved_epochs, &out))),
+        (None, _) if interrupted => Err(CliError::interrupted(interrupted_message(
+            &report,
+            interrupted_at,
+            saved_epochs,
+            &out,
+        ))),
         (None, _) => logged,
     }
 }
@@ -456,21 +473,26 @@ fn augment(s: &RunSettings) -> CliResult<Option<Augment>> {
 
 /// What an interrupted run says: where it stopped (counted from 1, like the table), what was
 /// saved, and how to continue.
-fn interrupted_message(report: &FitReport, checkpoint_epochs: Option<usize>, out: &Path) -> String {
-    let resume = format!(
-        "the checkpoint has {}; continue with `neurite train --resume {}`",
-        plural(checkpoint_epochs.unwrap_or(0), "complete epoch", "complete epochs"),
-        out.display()
-    );
-    match report.epochs.last() {
-        Some(last) if !last.completed => format!(
-            "interrupted in epoch {} after {} of it; saved the model with those steps and the table only the {} before; {resume}",
-            last.epoch + 1,
-            plural(last.batches, "batch", "batches"),
+fn interrupted_message(
+    report: &FitReport,
+    at: Option<(usize, usize)>,
+    checkpoint_epochs: Option<usize>,
+    out: &Path,
+) -> String {
+    let resume = format!("continue with `neurite train --resume {}`", out.display());
+    match (report.epochs.last(), at) {
+        (Some(last), Some((epoch, batches))) => format!(
+            "interrupted in epoch {} after {} of it; saved the model and a checkpoint of that point (the table has the {} before); {resume}",
+            epoch + 1,
+            plural(batches, "batch", "batches"),
             plural(last.epoch, "complete epoch", "complete epochs"),
         ),
-        Some(last) => format!("interrupted after epoch {}; saved the model; {resume}", last.epoch + 1),
-        None => format!("interrupted before the first batch; saved the model; {resume}"),
+        (Some(last), None) => format!(
+            "interrupted after epoch {}; saved the model and the checkpoint of {}; {resume}",
+            last.epoch + 1,
+            plural(checkpoint_epochs.unwrap_or(0), "complete epoch", "complete epochs"),
+        ),
+        (None, _) => format!("interrupted before the first batch; saved the model and the checkpoint; {resume}"),
     }
 }
 

@@ -24,7 +24,7 @@
 //! let mut opt = Sgd::new(model.parameters(), 0.1).with_momentum(0.9);
 //! model.forward(&Tensor::ones(&[4, 3])).sum().backward();
 //! opt.step();
-//! let info = CheckpointInfo { epochs_done: 1, global_step: 1, run: serde_json::json!({"seed": 0}) };
+//! let info = CheckpointInfo { epochs_done: 1, batches_done: 0, global_step: 1, run: serde_json::json!({"seed": 0}) };
 //! checkpoint::save(&path, &model, &opt, &info, &Default::default()).unwrap();
 //!
 //! let mut model2 = Linear::new(3, 2, &mut seeded_rng(7));
@@ -55,6 +55,9 @@ pub const CHECKPOINT_KEY: &str = "neurite.checkpoint";
 pub struct CheckpointInfo {
     /// Complete epochs; a resumed run starts with epoch index `epochs_done`.
     pub epochs_done: usize,
+    /// Batches of epoch `epochs_done` already trained (a run interrupted mid-epoch), else 0
+    /// ([`super::FitOptions::start_batch`]).
+    pub batches_done: usize,
     /// Optimizer steps of the whole run so far.
     pub global_step: usize,
     /// What the caller records about the run (settings, metrics so far).
@@ -120,6 +123,7 @@ pub fn save(
     }
     let record = json!({
         "epochs_done": info.epochs_done,
+        "batches_done": info.batches_done,
         "global_step": info.global_step,
         "optimizer": {
             "kind": state.kind,
@@ -267,6 +271,7 @@ fn parse_record(path: &Path, metadata: &Metadata) -> Result<(CheckpointInfo, Opt
         .ok_or_else(|| invalid(path, "`optimizer.param_steps` is not a list of counts".into()))?;
     let info = CheckpointInfo {
         epochs_done: uint(&v, "epochs_done")? as usize,
+        batches_done: v.get("batches_done").map_or(Ok(0), |_| uint(&v, "batches_done"))? as usize,
         global_step: uint(&v, "global_step")? as usize,
         run: v.get("run").cloned().unwrap_or(Value::Null),
     };

@@ -117,7 +117,12 @@ impl Loop<'_, '_, '_, '_, '_> {
             let start = Instant::now();
             let mut totals = Totals::default();
             let mut stop = false;
-            for (index, batch) in train_batches(epoch).into_iter().enumerate() {
+            let skip = if epoch == options.start_epoch {
+                options.start_batch
+            } else {
+                0
+            };
+            for (index, batch) in train_batches(epoch).into_iter().enumerate().skip(skip) {
                 let batch: Batch = batch.into();
                 let global_step = options.start_step + report.steps;
                 if let (Some(s), ScheduleUnit::Step) = (&options.schedule, options.schedule_unit) {

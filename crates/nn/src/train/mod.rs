@@ -299,9 +299,13 @@ pub struct FitOptions<'a> {
     pub early_stopping: Option<EarlyStopping>,
     /// The first epoch to run (a resumed run: the epochs before are done).
     pub start_epoch: usize,
-    /// Optimizer steps already taken by the run before `start_epoch` (step schedules and
+    /// Optimizer steps already taken by the run before this call (step schedules and
     /// [`BatchStats::global_step`] continue from there).
     pub start_step: usize,
+    /// Batches of `start_epoch` already trained (a run interrupted mid-epoch): they are
+    /// drawn, to keep the epoch's order, but skipped. That epoch's training loss and
+    /// metrics then cover only the batches after them.
+    pub start_batch: usize,
 }
 
 impl FitOptions<'_> {
