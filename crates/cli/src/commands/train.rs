@@ -300,13 +300,13 @@ pub fn run(args: &TrainArgs) -> CliResult {
     }
     let saved_epochs = checkpointer.saved_epochs;
     // After a divergence the weights may already be non-finite: go back to the last checkpoint.
-    let diverged_from = match &failure {
-        Some(TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. }) => {
+    let diverged = match &failure {
+        Some(e @ (TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. })) => {
             let loaded = checkpoint::load(&checkpoint_path).map_err(|e| CliError::new(e.to_string()))?;
             loaded
                 .restore_model(&mut model)
                 .map_err(|e| CliError::new(e.to_string()))?;
-            Some(saved_epochs.unwrap_or(0))
+            Some(divergence_message(e, &loaded.info))
         }
         _ => None,
     };
@@ -358,13 +358,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
         },
         _ => Ok(()),
     };
-    match (failure, diverged_from) {
-        (Some(e), Some(0)) => Err(CliError::new(format!(
-            "{e}; saved the initial weights (no epoch had finished)"
-        ))),
-        (Some(e), Some(epoch)) => Err(CliError::new(format!(
-            "{e}; saved the model of the last finite checkpoint, from the end of epoch {epoch}"
-        ))),
+    match (failure, diverged) {
+        (Some(_), Some(message)) => Err(CliError::new(message)),
         (Some(e), None) => Err(CliError::new(e.to_string())),
         (None, _) if interrupted => Err(CliError::interrupted(interrupted_message(
             &report,
@@ -374,6 +369,29 @@ pub fn run(args: &TrainArgs) -> CliResult {
         ))),
         (None, _) => logged,
     }
+}
+
+/// What a diverged run says: where, and which checkpoint's weights were saved instead.
+fn divergence_message(e: &TrainError, kept: &CheckpointInfo) -> String {
+    let what = match e {
+        TrainError::NonFiniteLoss { epoch, batch, loss, .. } => {
+            format!("loss is {loss} at epoch {}, batch {}", epoch + 1, batch + 1)
+        }
+        TrainError::NonFiniteGradient { epoch, batch, norm, .. } => {
+            format!("gradient norm is {norm} at epoch {}, batch {}", epoch + 1, batch + 1)
+        }
+        TrainError::Callback { .. } => return e.to_string(),
+    };
+    let from = match (kept.epochs_done, kept.batches_done) {
+        (0, 0) => "the initial weights (no epoch had finished)".to_string(),
+        (e, 0) => format!("the weights of the last finite checkpoint, from the end of epoch {e}"),
+        (e, b) => format!(
+            "the weights of the last finite checkpoint, from epoch {} after {}",
+            e + 1,
+            plural(b, "batch", "batches")
+        ),
+    };
+    format!("training diverged: {what} (counted from 1; try a lower learning rate); saved {from}")
 }
 
 /// The validation batches (the same every epoch, in order, not augmented).
@@ -516,8 +534,15 @@ pub fn records(report: &FitReport) -> Vec<EpochRecord> {
 }
 
 fn print_table(records: &[EpochRecord]) -> CliResult {
+    // Validation columns only for runs with a validation split.
+    let val = records.iter().any(|r| r.val_loss.is_finite());
+    let val_head = if val {
+        format!("  {:>9}  {:>8}", "val loss", "val acc")
+    } else {
+        String::new()
+    };
     outln!(
-        "\n{:>5}  {:>10}  {:>9}  {:>9}  {:>8}  {:>8}",
+        "\n{:>5}  {:>10}  {:>9}{val_head}  {:>9}  {:>8}  {:>8}",
         "epoch",
         "train loss",
         "train acc",
@@ -526,8 +551,13 @@ fn print_table(records: &[EpochRecord]) -> CliResult {
         "seconds"
     )?;
     for r in records {
+        let val_cells = if val {
+            format!("  {:>9.4}  {:>7.2}%", r.val_loss, r.val_accuracy * 100.0)
+        } else {
+            String::new()
+        };
         outln!(
-            "{:>5}  {:>10.4}  {:>8.2}%  {:>9.4}  {:>7.2}%  {:>8.2}",
+            "{:>5}  {:>10.4}  {:>8.2}%{val_cells}  {:>9.4}  {:>7.2}%  {:>8.2}",
             r.epoch,
             r.train_loss,
             r.train_accuracy * 100.0,
