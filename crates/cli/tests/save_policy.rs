@@ -108,6 +108,12 @@ fn an_existing_run_is_kept_unless_overwrite_and_a_bad_out_fails_at_once() {
     assert!(stderr(&o).contains("--out file/run"), "{}", stderr(&o));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("training"));
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
+
+    // Settings that cannot work are usage errors before --out is even created.
+    let o = neurite(&["train", "--early-stopping", "2", "--out", "never"], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--validation-split"), "{}", stderr(&o));
+    assert!(!d.join("never").exists());
 }
 
 #[test]
