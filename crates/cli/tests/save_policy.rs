@@ -196,3 +196,34 @@ fn sigterm_saves_a_model_and_a_checkpoint_that_resumes_bit_identically() {
         "interrupted + resumed differs from straight through ({total} epochs): {err}"
     );
 }
+
+/// Writes a tiny MNIST-format set (`n` train and test images of noise) into `dir/mnist`.
+fn write_tiny_mnist(dir: &Path, n: u32) {
+    let mnist = dir.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    for prefix in ["train", "t10k"] {
+        let mut images = vec![0, 0, 8, 3];
+        images.extend(n.to_be_bytes());
+        images.extend(28u32.to_be_bytes());
+        images.extend(28u32.to_be_bytes());
+        images.extend((0..n * 784).map(|i| (i * 37 % 251) as u8));
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend(n.to_be_bytes());
+        labels.extend((0..n).map(|i| (i % 10) as u8));
+        std::fs::write(mnist.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(mnist.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+#[test]
+fn resume_refuses_other_data_than_the_run_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&neurite(&["train", "--epochs", "1", "--out", "run"], d));
+    // The same command, but now a full (tiny) MNIST is in the data directory.
+    write_tiny_mnist(&d.join("no-data"), 64);
+    let o = neurite(&["train", "--resume", "run", "--epochs", "2"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trained on 10000 images"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has 64"), "{}", stderr(&o));
+}

@@ -1,0 +1,134 @@
+//! The end of a run: the table, `metrics.json`, `curves.svg`, and what an interrupted or
+//! diverged run says.
+
+use std::path::Path;
+
+use neurite_nn::train::checkpoint::CheckpointInfo;
+use neurite_nn::train::{EpochStats, FitReport, TrainError};
+
+use crate::error::{CliError, CliResult};
+use crate::metrics_file::EpochRecord;
+use crate::output::{outln, plural};
+
+/// What an interrupted run says: where it stopped (counted from 1, like the table), what was
+/// saved, and how to continue. `at` is the (epoch index, batches) of a mid-epoch checkpoint.
+pub fn interrupted_message(
+    report: &FitReport,
+    at: Option<(usize, usize)>,
+    checkpoint_epochs: Option<usize>,
+    out: &Path,
+) -> String {
+    let resume = format!("continue with `neurite train --resume {}`", out.display());
+    match (report.epochs.last(), at) {
+        (Some(_), Some((epoch, batches))) => format!(
+            "interrupted in epoch {} after {} of it; saved the model and a checkpoint of that point (the table has the {} before); {resume}",
+            epoch + 1,
+            plural(batches, "batch", "batches"),
+            plural(epoch, "complete epoch", "complete epochs"),
+        ),
+        (Some(last), None) => format!(
+            "interrupted after epoch {}; saved the model and the checkpoint of {}; {resume}",
+            last.epoch + 1,
+            plural(checkpoint_epochs.unwrap_or(0), "complete epoch", "complete epochs"),
+        ),
+        (None, _) => format!("interrupted before the first batch; saved the model and the checkpoint; {resume}"),
+    }
+}
+
+/// What a diverged run says: where, and which checkpoint's weights were saved instead.
+pub fn divergence_message(e: &TrainError, kept: &CheckpointInfo) -> String {
+    let what = match e {
+        TrainError::NonFiniteLoss { epoch, batch, loss, .. } => {
+            format!("loss is {loss} at epoch {}, batch {}", epoch + 1, batch + 1)
+        }
+        TrainError::NonFiniteGradient { epoch, batch, norm, .. } => {
+            format!("gradient norm is {norm} at epoch {}, batch {}", epoch + 1, batch + 1)
+        }
+        TrainError::Callback { .. } => return e.to_string(),
+    };
+    let from = match (kept.epochs_done, kept.batches_done) {
+        (0, 0) => "the initial weights (no epoch had finished)".to_string(),
+        (e, 0) => format!("the weights of the last finite checkpoint, from the end of epoch {e}"),
+        (e, b) => format!(
+            "the weights of the last finite checkpoint, from epoch {} after {}",
+            e + 1,
+            plural(b, "batch", "batches")
+        ),
+    };
+    format!("training diverged: {what} (counted from 1; try a lower learning rate); saved {from}")
+}
+
+/// What early stopping says when it put an earlier epoch's weights back.
+pub fn early_stopping_message(report: &FitReport, patience: usize) -> Option<String> {
+    let best = report.restored_epoch? + 1;
+    Some(if report.stopped_early {
+        format!(
+            "early stopping: the validation loss did not improve for {}; the saved model has the weights of epoch {best}",
+            plural(patience, "epoch", "epochs")
+        )
+    } else {
+        format!("the validation loss was lowest after epoch {best}; the saved model has its weights")
+    })
+}
+
+/// Completed epochs as metrics.json records (1-based epoch numbers, fractions for accuracy).
+pub fn records(report: &FitReport) -> Vec<EpochRecord> {
+    report
+        .epochs
+        .iter()
+        .filter(|e| e.completed)
+        .map(|e: &EpochStats| EpochRecord {
+            epoch: e.epoch + 1,
+            train_loss: e.train_loss as f64,
+            train_accuracy: e.train_accuracy as f64,
+            val_loss: e.val_loss.map_or(f64::NAN, f64::from),
+            val_accuracy: e.val_accuracy.map_or(f64::NAN, f64::from),
+            test_loss: e.test_loss.map_or(f64::NAN, f64::from),
+            test_accuracy: e.test_accuracy.map_or(f64::NAN, f64::from),
+            seconds: e.seconds,
+        })
+        .collect()
+}
+
+pub fn print_table(records: &[EpochRecord]) -> CliResult {
+    // Validation columns only for runs with a validation split.
+    let val = records.iter().any(|r| r.val_loss.is_finite());
+    let val_head = if val {
+        format!("  {:>9}  {:>8}", "val loss", "val acc")
+    } else {
+        String::new()
+    };
+    outln!(
+        "\n{:>5}  {:>10}  {:>9}{val_head}  {:>9}  {:>8}  {:>8}",
+        "epoch",
+        "train loss",
+        "train acc",
+        "test loss",
+        "test acc",
+        "seconds"
+    )?;
+    for r in records {
+        let val_cells = if val {
+            format!("  {:>9.4}  {:>7.2}%", r.val_loss, r.val_accuracy * 100.0)
+        } else {
+            String::new()
+        };
+        outln!(
+            "{:>5}  {:>10.4}  {:>8.2}%{val_cells}  {:>9.4}  {:>7.2}%  {:>8.2}",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy * 100.0,
+            r.test_loss,
+            r.test_accuracy * 100.0,
+            r.seconds
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes JSON atomically ([`neurite_tensor::atomic_file`]), so no partial file is left behind.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CliResult {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    neurite_tensor::atomic_file::write(path, text.as_bytes())
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))
+}
