@@ -252,3 +252,25 @@ fn mse_on_float_targets_reports_regression_metrics() {
     assert!(metric(&last.test_metrics, Metric::Mse) < 0.05 * metric(&first.test_metrics, Metric::Mse));
     assert!(metric(&last.test_metrics, Metric::Mae) < 0.2);
 }
+
+#[test]
+fn float_losses_compare_against_one_hot_labels_without_targets() {
+    let logits = Tensor::from_vec(vec![2.0, -1.0, 0.5, 0.0, 1.0, -2.0], &[2, 3]).unwrap();
+    let one_hot = Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
+    let labels = [0, 2];
+    let bce = Loss::BceWithLogits.compute(&logits, &labels, None).item();
+    let want = neurite_nn::binary_cross_entropy_with_logits(&logits, &one_hot).item();
+    assert_eq!(bce.to_bits(), want.to_bits());
+    let mse = Loss::Mse.compute(&logits, &labels, None).item();
+    assert_eq!(mse.to_bits(), neurite_nn::mse_loss(&logits, &one_hot).item().to_bits());
+    // Given targets win over the labels.
+    let targets = Tensor::zeros(&[2, 3]);
+    let mse0 = Loss::Mse.compute(&logits, &labels, Some(&targets)).item();
+    assert!((mse0 - (4.0 + 1.0 + 0.25 + 0.0 + 1.0 + 4.0) / 6.0).abs() < 1e-6);
+    // Cross-entropy ignores targets.
+    let ce = Loss::CrossEntropy.compute(&logits, &labels, Some(&targets)).item();
+    assert_eq!(
+        ce.to_bits(),
+        neurite_nn::cross_entropy(&logits, &labels).item().to_bits()
+    );
+}
