@@ -109,21 +109,30 @@ pub fn print_table(records: &[EpochRecord]) -> CliResult {
     )?;
     for r in records {
         let val_cells = if val {
-            format!("  {:>9.4}  {:>7.2}%", r.val_loss, r.val_accuracy * 100.0)
+            format!("  {:>9.4}  {:>8}", r.val_loss, percent(r.val_accuracy))
         } else {
             String::new()
         };
         outln!(
-            "{:>5}  {:>10.4}  {:>8.2}%{val_cells}  {:>9.4}  {:>7.2}%  {:>8.2}",
+            "{:>5}  {:>10.4}  {:>9}{val_cells}  {:>9.4}  {:>8}  {:>8.2}",
             r.epoch,
             r.train_loss,
-            r.train_accuracy * 100.0,
+            percent(r.train_accuracy),
             r.test_loss,
-            r.test_accuracy * 100.0,
+            percent(r.test_accuracy),
             r.seconds
         )?;
     }
     Ok(())
+}
+
+/// An accuracy as `97.25%`, or `-` where none was measured (a regression loss).
+fn percent(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:.2}%", fraction * 100.0)
+    } else {
+        "-".to_string()
+    }
 }
 
 /// Writes JSON atomically ([`neurite_tensor::atomic_file`]), so no partial file is left behind.
