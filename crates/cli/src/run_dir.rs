@@ -13,6 +13,9 @@ pub const MODEL: &str = "model.safetensors";
 /// The files that mark a folder as holding a run.
 const RUN_FILES: [&str; 3] = [MODEL, CHECKPOINT, "metrics.json"];
 
+/// Every file a run writes (atomically, through a hidden `.NAME.*.tmp` beside it).
+const WRITTEN: [&str; 4] = [MODEL, CHECKPOINT, "metrics.json", "curves.svg"];
+
 /// A prepared `--out` folder.
 pub struct OutDir {
     /// The folder.
@@ -53,10 +56,26 @@ pub fn prepare(out: &Path, overwrite: bool, resume: bool) -> CliResult<OutDir> {
         path: out.to_path_buf(),
         created,
     };
+    remove_stray_temporaries(out);
     let probe = out.join(".neurite-write-check");
     if let Err(e) = neurite_tensor::atomic_file::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)) {
         dir.discard();
         return Err(CliError::new(format!("{flag} {}: not writable: {e}", out.display())));
     }
     Ok(dir)
+}
+
+/// Removes temporary files that a run killed while writing (a second Ctrl-C exits at once)
+/// left behind; the files they were to replace are intact.
+fn remove_stray_temporaries(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stray = name.ends_with(".tmp") && WRITTEN.iter().any(|w| name.starts_with(&format!(".{w}.")));
+        if stray {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

@@ -65,8 +65,12 @@ fn resume_gives_bit_identical_weights_to_an_uninterrupted_run() {
         &[&["train", "--epochs", "1", "--out", "split"][..], &common].concat(),
         d,
     ));
+    // What a second Ctrl-C during a write would leave: a hidden temporary, removed on resume.
+    let stray = d.join("split/.checkpoint.safetensors.AbC123.tmp");
+    std::fs::write(&stray, b"half a checkpoint").unwrap();
     let out = ok(&neurite(&["train", "--resume", "split", "--epochs", "2"], d));
     assert!(out.contains("resuming"), "{out}");
+    assert!(!stray.exists());
     let a = std::fs::read(d.join("straight/model.safetensors")).unwrap();
     let b = std::fs::read(d.join("split/model.safetensors")).unwrap();
     assert!(a == b, "model.safetensors differs between 2 epochs and 1 + resumed 1");
