@@ -42,6 +42,7 @@ impl Checkpointer {
             batches_done,
             global_step,
             run: Self::run_record(&self.settings, &records),
+            best: report.best.clone(),
         };
         checkpoint::save(&self.path, model, optimizer, &info, &self.metadata)
             .map_err(|e| format!("cannot write the checkpoint: {e}"))?;
@@ -66,6 +67,7 @@ impl TrainCallback for Checkpointer {
             batches_done: 0,
             global_step: state.global_step,
             run: Self::run_record(&self.settings, &records),
+            best: state.report.best.clone(),
         };
         checkpoint::save(&self.path, state.model, state.optimizer, &info, &self.metadata)
             .map_err(|e| format!("cannot write the checkpoint: {e}"))?;

@@ -93,6 +93,7 @@ fn a_checkpoint_resumes_bit_identically_for_every_optimizer() {
             batches_done: 0,
             global_step: report.steps,
             run: serde_json::json!({}),
+            best: None,
         };
         checkpoint::save(&path, &first, opt.as_ref(), &info, &Default::default()).unwrap();
         let mut resumed = model(99, 3);
@@ -273,4 +274,105 @@ fn float_losses_compare_against_one_hot_labels_without_targets() {
         ce.to_bits(),
         neurite_nn::cross_entropy(&logits, &labels).item().to_bits()
     );
+}
+
+/// Saves a checkpoint after epoch index `at`, as the CLI's checkpointer does.
+struct SaveAt {
+    at: usize,
+    path: std::path::PathBuf,
+}
+
+impl TrainCallback for SaveAt {
+    fn on_epoch_state(&mut self, state: &EpochState<'_>) -> Result<(), String> {
+        if state.epoch == self.at {
+            let info = CheckpointInfo {
+                epochs_done: state.epoch + 1,
+                batches_done: 0,
+                global_step: state.global_step,
+                run: serde_json::Value::Null,
+                best: state.report.best.clone(),
+            };
+            checkpoint::save(&self.path, state.model, state.optimizer, &info, &Default::default())
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn early_stopping_state_survives_a_checkpoint() {
+    // The validation loss rises after the first epoch: patience 2 stops after epoch 3 and
+    // restores epoch 1. Resuming from the checkpoint of epoch 2 must do the same, which needs
+    // the best epoch, its loss, the patience count and its weights.
+    let val = |_e: usize| -> EpochBatches<'static> {
+        Box::new(batches(77, 2).into_iter().map(|b| Batch {
+            labels: b.labels.iter().map(|l| (l + 1) % 3).collect(),
+            ..b
+        }))
+    };
+    let options = |start_epoch, start_step, resume_best| FitOptions {
+        validation: Some(Box::new(val)),
+        early_stopping: Some(EarlyStopping {
+            patience: 2,
+            min_delta: 0.0,
+        }),
+        start_epoch,
+        start_step,
+        resume_best,
+        ..FitOptions::new(20)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut save = SaveAt {
+        at: 1,
+        path: dir.path().join("c.safetensors"),
+    };
+    let mut straight = model(3, 3);
+    let mut opt = Sgd::new(straight.parameters(), 0.2);
+    let report = fit_with(
+        &mut straight,
+        &mut opt,
+        |e| batches(e, 8),
+        |_| Vec::new(),
+        &options(0, 0, None),
+        &mut [&mut save],
+    )
+    .unwrap();
+    assert_eq!((report.epochs.len(), report.restored_epoch), (3, Some(0)));
+
+    let loaded = checkpoint::load(&save.path).unwrap();
+    let best = loaded
+        .info
+        .best
+        .clone()
+        .expect("the checkpoint has early stopping's state");
+    assert_eq!((best.epoch, best.waited), (0, 1));
+    let mut resumed = model(8, 3);
+    let mut opt = Sgd::new(resumed.parameters(), 0.2);
+    loaded.restore(&mut resumed, &mut opt).unwrap();
+    let again = options(2, loaded.info.global_step, Some(best.clone()));
+    let report = fit_with(
+        &mut resumed,
+        &mut opt,
+        |e| batches(e, 8),
+        |_| Vec::new(),
+        &again,
+        &mut [],
+    )
+    .unwrap();
+    assert_eq!((report.epochs.len(), report.restored_epoch), (1, Some(0)));
+    assert_eq!(bits(&resumed), bits(&straight));
+    // Without the state, the resumed run would take epoch 3 for its best and not stop.
+    let mut forgetful = model(8, 3);
+    let mut opt = Sgd::new(forgetful.parameters(), 0.2);
+    loaded.restore(&mut forgetful, &mut opt).unwrap();
+    let report = fit_with(
+        &mut forgetful,
+        &mut opt,
+        |e| batches(e, 8),
+        |_| Vec::new(),
+        &options(2, 10, None),
+        &mut [],
+    )
+    .unwrap();
+    assert_ne!(report.restored_epoch, Some(0));
 }

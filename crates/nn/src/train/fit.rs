@@ -107,7 +107,9 @@ impl Loop<'_, '_, '_, '_, '_> {
     {
         let options = self.options;
         let metrics = options.metrics();
-        let mut best = options.early_stopping.map(BestWeights::new);
+        let mut best = options
+            .early_stopping
+            .map(|rule| BestWeights::new(rule, options.resume_best.clone()));
         let mut report = FitReport::default();
         for epoch in options.start_epoch..options.epochs {
             if let (Some(s), ScheduleUnit::Epoch) = (&options.schedule, options.schedule_unit) {
@@ -220,6 +222,7 @@ impl Loop<'_, '_, '_, '_, '_> {
             if last {
                 report.restored_epoch = best.as_ref().and_then(|b| b.restore(self.model, epoch));
             }
+            report.best = best.as_ref().and_then(BestWeights::snapshot);
             let state = EpochState {
                 model: self.model,
                 optimizer: self.optimizer,

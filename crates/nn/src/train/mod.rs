@@ -45,6 +45,7 @@ mod evaluate;
 mod fit;
 mod step;
 
+pub use best::BestSoFar;
 pub use evaluate::{evaluate, evaluate_with};
 pub use fit::{fit, fit_with};
 pub use step::{train_step, StepError};
@@ -302,6 +303,9 @@ pub struct FitOptions<'a> {
     /// Optimizer steps already taken by the run before this call (step schedules and
     /// [`BatchStats::global_step`] continue from there).
     pub start_step: usize,
+    /// Early stopping's state when the run was saved ([`FitReport::best`]), so a resumed run
+    /// stops and restores as the uninterrupted one would.
+    pub resume_best: Option<BestSoFar>,
     /// Batches of `start_epoch` already trained (a run interrupted mid-epoch): they are
     /// drawn, to keep the epoch's order, but skipped. That epoch's training loss and
     /// metrics then cover only the batches after them.
@@ -341,6 +345,9 @@ pub struct FitReport {
     /// With [`FitOptions::early_stopping`]: the epoch (from 0) whose weights the model holds
     /// after the run, when they were restored from a better earlier epoch.
     pub restored_epoch: Option<usize>,
+    /// With [`FitOptions::early_stopping`]: its state after the last complete epoch, for a
+    /// checkpoint.
+    pub best: Option<BestSoFar>,
 }
 
 /// Why [`fit`] gave up.

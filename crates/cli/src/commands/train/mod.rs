@@ -184,6 +184,7 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
             batches_done: 0,
             global_step: 0,
             run: Checkpointer::run_record(settings, &[]),
+            best: None,
         };
         checkpoint::save(&checkpoint_path, &model, opt.as_ref(), &info, &metadata)
             .map_err(|e| CliError::new(format!("--out {}: cannot write the checkpoint: {e}", out.display())))?;
@@ -202,6 +203,7 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
         start_epoch: start.epoch,
         start_batch: start.batch,
         start_step: start.step,
+        resume_best: start.best.clone(),
         ..FitOptions::new(settings.epochs)
     };
     let result = {
@@ -226,7 +228,7 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
     };
     let interrupted = stop.load(Ordering::SeqCst);
     let interrupted_at = match (interrupted, &failure) {
-        (true, None) => save_interrupted(&mut checkpointer, &model, opt.as_ref(), &report, start)?,
+        (true, None) => save_interrupted(&mut checkpointer, &model, opt.as_ref(), &report, &start)?,
         _ => None,
     };
     // After a divergence the weights may already be non-finite: go back to the last checkpoint.
@@ -304,7 +306,7 @@ fn save_interrupted(
     model: &dyn Module,
     opt: &dyn Optimizer,
     report: &FitReport,
-    start: Start,
+    start: &Start,
 ) -> CliResult<Option<(usize, usize)>> {
     let Some(last) = report.epochs.last().filter(|e| !e.completed) else {
         return Ok(None);

@@ -9,6 +9,7 @@ use neurite_nn::models::{ModelSpec, METADATA_KEY};
 use neurite_nn::optim::Optimizer;
 use neurite_nn::serialize::Metadata;
 use neurite_nn::train::checkpoint::{self, CheckpointInfo};
+use neurite_nn::train::BestSoFar;
 use neurite_nn::{Module, Sequential};
 use neurite_tensor::seeded_rng;
 
@@ -31,8 +32,9 @@ pub struct Resumed {
     pub records: Vec<EpochRecord>,
 }
 
-/// Where training starts: epoch, batch within it, and global step (all 0 for a new run).
-#[derive(Clone, Copy, Debug, Default)]
+/// Where training starts: epoch, batch within it, global step (all 0 for a new run) and
+/// early stopping's state.
+#[derive(Clone, Debug, Default)]
 pub struct Start {
     /// First epoch index to run.
     pub epoch: usize,
@@ -40,6 +42,8 @@ pub struct Start {
     pub batch: usize,
     /// Optimizer steps already taken.
     pub step: usize,
+    /// Early stopping's best epoch so far.
+    pub best: Option<BestSoFar>,
 }
 
 /// A run ready to train.
@@ -185,5 +189,6 @@ fn restore(
         epoch: info.epochs_done,
         batch: info.batches_done,
         step: info.global_step,
+        best: loaded.info.best,
     })
 }
