@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use neurite_nn::train::checkpoint::CheckpointInfo;
-use neurite_nn::train::{EpochStats, FitReport, TrainError};
+use neurite_nn::train::{EpochStats, FitReport, Metric, TrainError};
 
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::EpochRecord;
@@ -86,6 +86,19 @@ pub fn records(report: &FitReport) -> Vec<EpochRecord> {
             test_loss: e.test_loss.map_or(f64::NAN, f64::from),
             test_accuracy: e.test_accuracy.map_or(f64::NAN, f64::from),
             seconds: e.seconds,
+            metrics: [
+                ("train", &e.train_metrics),
+                ("val", &e.val_metrics),
+                ("test", &e.test_metrics),
+            ]
+            .into_iter()
+            .flat_map(|(split, values)| {
+                values
+                    .iter()
+                    .filter(|(m, _)| *m != Metric::Accuracy)
+                    .map(move |(m, v)| (format!("{split}_{}", m.name()), f64::from(*v)))
+            })
+            .collect(),
         })
         .collect()
 }
@@ -140,4 +153,51 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CliResult {
     let text = serde_json::to_string_pretty(value)? + "\n";
     neurite_tensor::atomic_file::write(path, text.as_bytes())
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keep_regression_metrics_by_split_and_skip_incomplete_epochs() {
+        let epoch = |epoch, completed| EpochStats {
+            epoch,
+            train_loss: 0.5,
+            train_accuracy: f32::NAN,
+            train_metrics: vec![(Metric::Mse, 0.5), (Metric::Mae, 0.25)],
+            val_loss: Some(0.75),
+            val_accuracy: None,
+            val_metrics: vec![(Metric::Mse, 0.75), (Metric::Mae, 0.5)],
+            test_loss: None,
+            test_accuracy: None,
+            test_metrics: Vec::new(),
+            images: 10,
+            batches: 1,
+            seconds: 1.0,
+            eval_seconds: 0.0,
+            completed,
+        };
+        let report = FitReport {
+            epochs: vec![epoch(0, true), epoch(1, false)],
+            ..FitReport::default()
+        };
+        let r = records(&report);
+        assert_eq!(r.len(), 1);
+        let names: Vec<(&str, f64)> = r[0].metrics.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            names,
+            [
+                ("train_mae", 0.25),
+                ("train_mse", 0.5),
+                ("val_mae", 0.5),
+                ("val_mse", 0.75)
+            ]
+        );
+        assert!(r[0].train_accuracy.is_nan() && r[0].test_loss.is_nan());
+        // NaN is written as null and read back as NaN.
+        let text = serde_json::to_string(&r[0]).unwrap();
+        let back: EpochRecord = serde_json::from_str(&text).unwrap();
+        assert!(back.train_accuracy.is_nan() && back.metrics == r[0].metrics);
+    }
 }
