@@ -26,6 +26,32 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
+    /// Writes the checkpoint of a run stopped after `batches_done` batches of epoch index
+    /// `epoch` (a signal), so that `--resume` continues with the next batch.
+    pub fn save_interrupted(
+        &mut self,
+        model: &dyn neurite_nn::Module,
+        optimizer: &dyn neurite_nn::optim::Optimizer,
+        report: &neurite_nn::train::FitReport,
+        (epoch, batches_done, global_step): (usize, usize, usize),
+    ) -> Result<(), String> {
+        let mut records = self.earlier.clone();
+        records.extend(crate::commands::train::records(report));
+        let info = CheckpointInfo {
+            epochs_done: epoch,
+            batches_done,
+            global_step,
+            run: Self::run_record(&self.settings, &records),
+            best: report.best.clone(),
+        };
+        checkpoint::save(&self.path, model, optimizer, &info, &self.metadata)
+            .map_err(|e| format!("cannot write the checkpoint: {e}"))?;
+        self.saved_epochs = Some(epoch);
+        Ok(())
+    }
+}
+
+impl Checkpointer {
     /// The run record stored in a checkpoint.
     pub fn run_record(settings: &RunSettings, records: &[EpochRecord]) -> serde_json::Value {
         json!({ "settings": settings, "epochs": records })
@@ -38,8 +64,10 @@ impl TrainCallback for Checkpointer {
         records.extend(crate::commands::train::records(state.report));
         let info = CheckpointInfo {
             epochs_done: state.epoch + 1,
+            batches_done: 0,
             global_step: state.global_step,
             run: Self::run_record(&self.settings, &records),
+            best: state.report.best.clone(),
         };
         checkpoint::save(&self.path, state.model, state.optimizer, &info, &self.metadata)
             .map_err(|e| format!("cannot write the checkpoint: {e}"))?;

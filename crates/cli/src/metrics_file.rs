@@ -1,5 +1,7 @@
 //! `metrics.json`: the run's settings and one record per epoch.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// One epoch's results; accuracies are fractions in [0, 1]. Values that were not measured
@@ -28,6 +30,10 @@ pub struct EpochRecord {
     pub test_accuracy: f64,
     /// Wall-clock seconds of the epoch's training.
     pub seconds: f64,
+    /// Other metrics than accuracy (a regression's `train_mse`, `val_mae`, `test_mse`, ...),
+    /// by split and name; absent when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 /// The whole file: settings beside the epochs.

@@ -1,4 +1,4 @@
-//! `curves.svg`: training and test loss and accuracy per epoch, drawn with plotters.
+//! `curves.svg`: training, validation and test loss and accuracy per epoch, drawn with plotters.
 
 use std::path::Path;
 
@@ -6,11 +6,11 @@ use plotters::prelude::*;
 
 use crate::metrics_file::EpochRecord;
 
-/// One chart: its area, its title, and its train and test series.
+/// One chart: its area, its title, and its train, validation and test series.
 type Panel<'a, 'b> = (
     &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     &'static str,
-    [(&'static str, Vec<(f64, f64)>); 2],
+    [(&'static str, Vec<(f64, f64)>); 3],
 );
 
 /// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`, written
@@ -41,13 +41,18 @@ fn draw_curves(svg: &mut String, epochs: &[EpochRecord]) -> Result<(), String> {
         (
             &left,
             "loss",
-            [("train", series(|e| e.train_loss)), ("test", series(|e| e.test_loss))],
+            [
+                ("train", series(|e| e.train_loss)),
+                ("validation", series(|e| e.val_loss)),
+                ("test", series(|e| e.test_loss)),
+            ],
         ),
         (
             &right,
             "accuracy",
             [
                 ("train", series(|e| e.train_accuracy)),
+                ("validation", series(|e| e.val_accuracy)),
                 ("test", series(|e| e.test_accuracy)),
             ],
         ),
@@ -72,7 +77,12 @@ fn draw_curves(svg: &mut String, epochs: &[EpochRecord]) -> Result<(), String> {
             .y_desc(title)
             .draw()
             .map_err(|e| fail(&e))?;
-        for ((name, pts), color) in lines.into_iter().zip([BLUE, RED]) {
+        // A series without points (no validation split) is left out of chart and legend.
+        for ((name, pts), color) in lines
+            .into_iter()
+            .zip([BLUE, GREEN, RED])
+            .filter(|((_, p), _)| !p.is_empty())
+        {
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| fail(&e))?

@@ -1,5 +1,5 @@
 //! Live training progress: one indicatif bar per epoch with loss, accuracy and images/s,
-//! and the Ctrl-C flag that stops training after the current batch.
+//! and the Ctrl-C / SIGTERM flag that stops training after the current batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ impl TrainCallback for Progress {
         let bar = self.bar_for(stats);
         bar.set_position(stats.batch as u64 + 1);
         if stats.batch.is_multiple_of(8) || Some(stats.batch + 1) == stats.batches_per_epoch {
-            bar.set_message(format!("loss {loss:.4} acc {:.2}% {rate:.0} img/s", acc * 100.0));
+            bar.set_message(format!("loss {loss:.4}{} {rate:.0} img/s", acc_text(acc)));
         }
         if stop {
             bar.abandon_with_message("interrupted: stopping after this batch".to_string());
@@ -68,14 +68,16 @@ impl TrainCallback for Progress {
 
     fn on_epoch_end(&mut self, stats: &EpochStats) -> Control {
         if let Some(bar) = self.bar.take() {
-            let test = match (stats.test_loss, stats.test_accuracy) {
-                (Some(l), Some(a)) => format!(", test loss {l:.4} acc {:.2}%", a * 100.0),
-                _ => String::new(),
+            let part = |name: &str, loss: Option<f32>, acc: Option<f32>| match loss {
+                Some(l) => format!(", {name} loss {l:.4}{}", acc_text(acc.map_or(f64::NAN, f64::from))),
+                None => String::new(),
             };
             bar.finish_with_message(format!(
-                "loss {:.4} acc {:.2}%{test} in {:.1}s",
+                "loss {:.4}{}{}{} in {:.1}s",
                 stats.train_loss,
-                stats.train_accuracy * 100.0,
+                acc_text(f64::from(stats.train_accuracy)),
+                part("val", stats.val_loss, stats.val_accuracy),
+                part("test", stats.test_loss, stats.test_accuracy),
                 stats.seconds
             ));
         }
@@ -90,17 +92,28 @@ impl TrainCallback for Progress {
     }
 }
 
-/// Installs a Ctrl-C handler that sets the returned flag (the first press stops after the
-/// current batch; a second press exits at once).
+/// ` acc 97.25%`, or nothing for a loss without accuracy (regression).
+fn acc_text(acc: f64) -> String {
+    if acc.is_finite() {
+        format!(" acc {:.2}%", acc * 100.0)
+    } else {
+        String::new()
+    }
+}
+
+/// Installs a handler for Ctrl-C (SIGINT) and SIGTERM that sets the returned flag: the first
+/// signal stops training after the current batch (then the model and a checkpoint are
+/// saved); a second one exits at once, which cannot damage the last checkpoint because every
+/// file is written atomically.
 pub fn install_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted twice: exiting without saving");
+            eprintln!("\ninterrupted twice: exiting without saving; the last checkpoint is intact");
             std::process::exit(130);
         }
-        eprintln!("\ninterrupted: finishing the current batch, then saving");
+        eprintln!("\ninterrupted: finishing the current batch, then saving the model and a checkpoint");
     });
     stop
 }

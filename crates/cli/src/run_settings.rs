@@ -41,6 +41,10 @@ pub struct RunSettings {
     pub warmup: usize,
     /// `--augment`.
     pub augment: Vec<String>,
+    /// Images in the training set the run was started on (the embedded MNIST sample and the
+    /// full set differ), filled in once the data is open.
+    #[serde(default)]
+    pub train_images: Option<usize>,
 }
 
 fn name<T: ValueEnum>(v: &T) -> String {
@@ -71,6 +75,7 @@ impl RunSettings {
             schedule: args.schedule.as_ref().map(name),
             warmup: args.warmup,
             augment: args.augment.iter().map(name).collect(),
+            train_images: None,
         }
     }
 

@@ -65,8 +65,12 @@ fn resume_gives_bit_identical_weights_to_an_uninterrupted_run() {
         &[&["train", "--epochs", "1", "--out", "split"][..], &common].concat(),
         d,
     ));
+    // What a second Ctrl-C during a write would leave: a hidden temporary, removed on resume.
+    let stray = d.join("split/.checkpoint.safetensors.AbC123.tmp");
+    std::fs::write(&stray, b"half a checkpoint").unwrap();
     let out = ok(&neurite(&["train", "--resume", "split", "--epochs", "2"], d));
     assert!(out.contains("resuming"), "{out}");
+    assert!(!stray.exists());
     let a = std::fs::read(d.join("straight/model.safetensors")).unwrap();
     let b = std::fs::read(d.join("split/model.safetensors")).unwrap();
     assert!(a == b, "model.safetensors differs between 2 epochs and 1 + resumed 1");
@@ -108,6 +112,12 @@ fn an_existing_run_is_kept_unless_overwrite_and_a_bad_out_fails_at_once() {
     assert!(stderr(&o).contains("--out file/run"), "{}", stderr(&o));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("training"));
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
+
+    // Settings that cannot work are usage errors before --out is even created.
+    let o = neurite(&["train", "--early-stopping", "2", "--out", "never"], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--validation-split"), "{}", stderr(&o));
+    assert!(!d.join("never").exists());
 }
 
 #[test]
@@ -130,7 +140,7 @@ fn divergence_keeps_the_last_finite_checkpoint() {
 
 #[cfg(unix)]
 #[test]
-fn sigterm_stops_after_the_batch_and_saves_a_loadable_model_and_checkpoint() {
+fn sigterm_saves_a_model_and_a_checkpoint_that_resumes_bit_identically() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -166,14 +176,58 @@ fn sigterm_stops_after_the_batch_and_saves_a_loadable_model_and_checkpoint() {
     assert!(err.contains("--resume run"), "{err}");
     assert!(all_finite(&d.join("run/model.safetensors")));
     assert!(accuracy(d, "run/model.safetensors") > 0.5);
-    // The checkpoint loads and continues.
-    let epochs_done: usize = err
-        .split("the checkpoint has ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .expect("the message says how many epochs the checkpoint has");
-    assert!(epochs_done >= 1);
-    let more = (epochs_done + 1).to_string();
-    ok(&neurite(&["train", "--resume", "run", "--epochs", &more], d));
+    // The checkpoint holds exactly the point of the interruption: resuming to the end of
+    // that epoch (or the next) gives the weights of a run that was never interrupted.
+    let number_after = |prefix: &str| -> Option<usize> {
+        let rest = err.split(prefix).nth(1)?;
+        rest[..rest.find(|c: char| !c.is_ascii_digit())?].parse().ok()
+    };
+    let total = match (
+        number_after("interrupted in epoch "),
+        number_after("interrupted after epoch "),
+    ) {
+        (Some(n), _) => n,
+        (None, Some(n)) => n + 1,
+        (None, None) => panic!("no epoch in: {err}"),
+    }
+    .to_string();
+    ok(&neurite(&["train", "--resume", "run", "--epochs", &total], d));
+    ok(&neurite(&["train", "--epochs", &total, "--out", "straight"], d));
+    let a = std::fs::read(d.join("run/model.safetensors")).unwrap();
+    let b = std::fs::read(d.join("straight/model.safetensors")).unwrap();
+    assert!(
+        a == b,
+        "interrupted + resumed differs from straight through ({total} epochs): {err}"
+    );
+}
+
+/// Writes a tiny MNIST-format set (`n` train and test images of noise) into `dir/mnist`.
+fn write_tiny_mnist(dir: &Path, n: u32) {
+    let mnist = dir.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    for prefix in ["train", "t10k"] {
+        let mut images = vec![0, 0, 8, 3];
+        images.extend(n.to_be_bytes());
+        images.extend(28u32.to_be_bytes());
+        images.extend(28u32.to_be_bytes());
+        images.extend((0..n * 784).map(|i| (i * 37 % 251) as u8));
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend(n.to_be_bytes());
+        labels.extend((0..n).map(|i| (i % 10) as u8));
+        std::fs::write(mnist.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(mnist.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+#[test]
+fn resume_refuses_other_data_than_the_run_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&neurite(&["train", "--epochs", "1", "--out", "run"], d));
+    // The same command, but now a full (tiny) MNIST is in the data directory.
+    write_tiny_mnist(&d.join("no-data"), 64);
+    let o = neurite(&["train", "--resume", "run", "--epochs", "2"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trained on 10000 images"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has 64"), "{}", stderr(&o));
 }

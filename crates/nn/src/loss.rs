@@ -274,25 +274,29 @@ impl Loss {
     }
 
     fn target(&self, output: &Tensor, labels: &[usize], targets: Option<&Tensor>) -> Tensor {
-        if let Some(t) = targets {
-            return t.clone();
+        match targets {
+            Some(t) => t.clone(),
+            None => one_hot_like(output, labels, self.name()),
         }
-        let shape = output.shape();
-        assert!(
-            shape.len() == 2 && shape[0] == labels.len(),
-            "{}: output shape {shape:?} does not fit {} labels (expected [batch, classes])",
-            self.name(),
-            labels.len()
-        );
-        let mut one_hot = vec![0f32; labels.len() * shape[1]];
-        for (row, &l) in labels.iter().enumerate() {
-            assert!(
-                l < shape[1],
-                "{}: label {l} out of range for output shape {shape:?}",
-                self.name()
-            );
-            one_hot[row * shape[1] + l] = 1.0;
-        }
-        Tensor::from_vec(one_hot, &shape).expect("B*C values")
     }
+}
+
+/// One-hot targets shaped like `output` `[B, C]` for class `labels`: what the float losses
+/// compare against when a batch has no targets of its own.
+///
+/// # Panics
+/// When `output` is not `[labels.len(), C]` or a label is `>= C` (naming `op` and the shape).
+pub(crate) fn one_hot_like(output: &Tensor, labels: &[usize], op: &str) -> Tensor {
+    let shape = output.shape();
+    assert!(
+        shape.len() == 2 && shape[0] == labels.len(),
+        "{op}: output shape {shape:?} does not fit {} labels (expected [batch, classes])",
+        labels.len()
+    );
+    let mut one_hot = vec![0f32; labels.len() * shape[1]];
+    for (row, &l) in labels.iter().enumerate() {
+        assert!(l < shape[1], "{op}: label {l} out of range for output shape {shape:?}");
+        one_hot[row * shape[1] + l] = 1.0;
+    }
+    Tensor::from_vec(one_hot, &shape).expect("B*C values")
 }

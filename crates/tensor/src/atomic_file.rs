@@ -38,7 +38,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Writes to `path` atomically what `fill` writes into the (buffered) writer it is given.
 ///
 /// # Errors
-/// As [`write`], and any error `fill` returns.
+/// As [`write()`], and any error `fill` returns.
 pub fn write_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let dir = parent_dir(path);
     let name = path

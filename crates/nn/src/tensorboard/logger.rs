@@ -95,6 +95,12 @@ impl TrainCallback for TensorBoardLogger {
             ("train_loss", stats.train_loss),
             ("train_accuracy", stats.train_accuracy),
         ];
+        if let Some(loss) = stats.val_loss {
+            scalars.push(("val_loss", loss));
+        }
+        if let Some(accuracy) = stats.val_accuracy {
+            scalars.push(("val_accuracy", accuracy));
+        }
         if let (Some(loss), Some(accuracy)) = (stats.test_loss, stats.test_accuracy) {
             scalars.extend([("test_loss", loss), ("test_accuracy", accuracy)]);
         }

@@ -5,7 +5,9 @@
 //! optimizer's buffers as `optimizer.<buffer name>` (see [`OptimizerState`]), and in its
 //! metadata, under [`CHECKPOINT_KEY`], a JSON object with the epochs done, the global step,
 //! the optimizer's counters and whatever the caller records about the run (its settings, its
-//! metrics so far). It is written atomically (`neurite_tensor::atomic_file`): a crash or a
+//! metrics so far). With early stopping, its best epoch, loss and patience count go there too
+//! and the best weights are stored as `best.<state_dict name>`. It is written atomically
+//! (`neurite_tensor::atomic_file`): a crash or a
 //! second Ctrl-C leaves the previous checkpoint intact.
 //!
 //! Shuffling and augmentation in neurite are seeded by `(seed, epoch)`, so the epoch number
@@ -24,7 +26,7 @@
 //! let mut opt = Sgd::new(model.parameters(), 0.1).with_momentum(0.9);
 //! model.forward(&Tensor::ones(&[4, 3])).sum().backward();
 //! opt.step();
-//! let info = CheckpointInfo { epochs_done: 1, global_step: 1, run: serde_json::json!({"seed": 0}) };
+//! let info = CheckpointInfo { epochs_done: 1, batches_done: 0, global_step: 1, run: serde_json::json!({"seed": 0}), best: None };
 //! checkpoint::save(&path, &model, &opt, &info, &Default::default()).unwrap();
 //!
 //! let mut model2 = Linear::new(3, 2, &mut seeded_rng(7));
@@ -43,6 +45,7 @@ use neurite_tensor::Tensor;
 use serde_json::{json, Value};
 use thiserror::Error;
 
+use super::BestSoFar;
 use crate::module::Module;
 use crate::optim::{Optimizer, OptimizerState, StateError};
 use crate::serialize::{self, Metadata, SerializeError};
@@ -55,10 +58,15 @@ pub const CHECKPOINT_KEY: &str = "neurite.checkpoint";
 pub struct CheckpointInfo {
     /// Complete epochs; a resumed run starts with epoch index `epochs_done`.
     pub epochs_done: usize,
+    /// Batches of epoch `epochs_done` already trained (a run interrupted mid-epoch), else 0
+    /// ([`super::FitOptions::start_batch`]).
+    pub batches_done: usize,
     /// Optimizer steps of the whole run so far.
     pub global_step: usize,
     /// What the caller records about the run (settings, metrics so far).
     pub run: Value,
+    /// Early stopping's state ([`super::FitReport::best`]), saved as `best.*` tensors.
+    pub best: Option<BestSoFar>,
 }
 
 /// A checkpoint read by [`load`].
@@ -118,8 +126,18 @@ pub fn save(
     for (name, b) in &state.buffers {
         tensors.push((format!("optimizer.{name}"), Tensor::from_array(b.clone())));
     }
+    if let Some(best) = &info.best {
+        for (name, w) in &best.weights {
+            tensors.push((format!("best.{name}"), Tensor::from_array(w.clone())));
+        }
+    }
+    let best = info
+        .best
+        .as_ref()
+        .map(|b| json!({ "epoch": b.epoch, "loss_bits": b.loss.to_bits(), "waited": b.waited }));
     let record = json!({
         "epochs_done": info.epochs_done,
+        "batches_done": info.batches_done,
         "global_step": info.global_step,
         "optimizer": {
             "kind": state.kind,
@@ -128,6 +146,7 @@ pub fn save(
             "param_steps": state.param_steps,
         },
         "run": info.run,
+        "best": best,
     });
     let mut meta = metadata.clone();
     meta.insert(CHECKPOINT_KEY.to_string(), record.to_string());
@@ -153,11 +172,14 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
     let (info, mut optimizer) = parse_record(path, &metadata)?;
     metadata.remove(CHECKPOINT_KEY);
     let mut model = BTreeMap::new();
+    let mut info = info;
     for (name, t) in tensors {
         if let Some(n) = name.strip_prefix("model.") {
             model.insert(n.to_string(), t);
         } else if let Some(n) = name.strip_prefix("optimizer.") {
             optimizer.buffers.push((n.to_string(), t.read(|d| d.to_owned())));
+        } else if let (Some(n), Some(best)) = (name.strip_prefix("best."), info.best.as_mut()) {
+            best.weights.push((n.to_string(), t.read(|d| d.to_owned())));
         } else {
             return Err(invalid(path, format!("unexpected tensor `{name}`")));
         }
@@ -223,6 +245,17 @@ impl Checkpoint {
         if let Some(extra) = self.model.keys().find(|k| !names.contains(k)) {
             return Err(self.mismatch(format!("the checkpoint has `{extra}`, the model does not")));
         }
+        if let Some(best) = &self.info.best {
+            for (name, w) in &best.weights {
+                let fits = pairs
+                    .iter()
+                    .zip(&names)
+                    .any(|((t, _), n)| n == name && t.shape().as_slice() == w.shape());
+                if !fits {
+                    return Err(self.mismatch(format!("early stopping's best weights `{name}` do not fit the model")));
+                }
+            }
+        }
         Ok(pairs)
     }
 
@@ -265,8 +298,22 @@ fn parse_record(path: &Path, metadata: &Metadata) -> Result<(CheckpointInfo, Opt
         .and_then(Value::as_array)
         .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
         .ok_or_else(|| invalid(path, "`optimizer.param_steps` is not a list of counts".into()))?;
+    let best = match v.get("best") {
+        None | Some(Value::Null) => None,
+        Some(b) => Some(BestSoFar {
+            epoch: uint(b, "epoch")? as usize,
+            loss: f32::from_bits(
+                u32::try_from(uint(b, "loss_bits")?)
+                    .map_err(|_| invalid(path, "`best.loss_bits` is out of range".into()))?,
+            ),
+            waited: uint(b, "waited")? as usize,
+            weights: Vec::new(),
+        }),
+    };
     let info = CheckpointInfo {
+        best,
         epochs_done: uint(&v, "epochs_done")? as usize,
+        batches_done: v.get("batches_done").map_or(Ok(0), |_| uint(&v, "batches_done"))? as usize,
         global_step: uint(&v, "global_step")? as usize,
         run: v.get("run").cloned().unwrap_or(Value::Null),
     };

@@ -4,6 +4,7 @@
 use neurite_tensor::{no_grad, Tensor};
 
 use super::{Batch, EvalStats, Loss, Metric, MetricValues};
+use crate::loss::one_hot_like;
 use crate::module::Module;
 
 /// Mean cross-entropy and accuracy of `model` over `batches`, without recording gradients and
@@ -74,7 +75,7 @@ impl Totals {
             self.elements += output.numel();
         } else if !loss.is_classification() {
             // Regression against one-hot labels: errors against the implied targets.
-            let target = one_hot_like(output, &batch.labels);
+            let target = one_hot_like(output, &batch.labels, op);
             let (sq, abs) = errors(output, &target, op);
             self.squared_error += sq;
             self.absolute_error += abs;
@@ -131,18 +132,6 @@ fn errors(output: &Tensor, targets: &Tensor, op: &str) -> (f64, f64) {
         let d = f64::from(a) - f64::from(b);
         (sq + d * d, abs + d.abs())
     })
-}
-
-fn one_hot_like(output: &Tensor, labels: &[usize]) -> Tensor {
-    let shape = output.shape();
-    let k = shape.get(1).copied().unwrap_or(1);
-    let mut v = vec![0f32; labels.len() * k];
-    for (r, &l) in labels.iter().enumerate() {
-        if l < k {
-            v[r * k + l] = 1.0;
-        }
-    }
-    Tensor::from_vec(v, &[labels.len(), k]).expect("B*k values")
 }
 
 /// Rows of `logits` `[batch, classes]` whose largest entry is the label.

@@ -4,12 +4,13 @@ use std::time::Instant;
 
 use super::best::BestWeights;
 use super::evaluate::{ratio, Totals};
+use super::step::{step_observed, StepError};
 use super::{
     evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, ScheduleUnit,
     TrainCallback, TrainError,
 };
 use crate::module::Module;
-use crate::optim::{clip_grad_norm, grad_norm, Optimizer};
+use crate::optim::Optimizer;
 
 /// Trains `model` for `epochs` epochs with `optimizer` on cross-entropy from logits.
 ///
@@ -106,8 +107,9 @@ impl Loop<'_, '_, '_, '_, '_> {
     {
         let options = self.options;
         let metrics = options.metrics();
-        let params = self.model.parameters();
-        let mut best = options.early_stopping.map(BestWeights::new);
+        let mut best = options
+            .early_stopping
+            .map(|rule| BestWeights::new(rule, options.resume_best.clone()));
         let mut report = FitReport::default();
         for epoch in options.start_epoch..options.epochs {
             if let (Some(s), ScheduleUnit::Epoch) = (&options.schedule, options.schedule_unit) {
@@ -117,53 +119,50 @@ impl Loop<'_, '_, '_, '_, '_> {
             let start = Instant::now();
             let mut totals = Totals::default();
             let mut stop = false;
-            for (index, batch) in train_batches(epoch).into_iter().enumerate() {
+            let skip = if epoch == options.start_epoch {
+                options.start_batch
+            } else {
+                0
+            };
+            for (index, batch) in train_batches(epoch).into_iter().enumerate().skip(skip) {
                 let batch: Batch = batch.into();
                 let global_step = options.start_step + report.steps;
                 if let (Some(s), ScheduleUnit::Step) = (&options.schedule, options.schedule_unit) {
                     s.apply(self.optimizer, global_step);
                 }
-                self.optimizer.zero_grad();
-                let output = self.model.forward(&batch.inputs);
-                let loss = options.loss.compute(&output, &batch.labels, batch.targets.as_ref());
-                let loss_value = loss.item();
-                if !loss_value.is_finite() {
-                    drop((loss, output));
-                    self.optimizer.zero_grad();
-                    report
-                        .epochs
-                        .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
-                    return Err(TrainError::NonFiniteLoss {
-                        epoch,
-                        batch: index,
-                        loss: loss_value,
-                        report: Box::new(report),
-                    });
-                }
-                loss.backward();
-                drop(loss);
                 let rows = batch.labels.len();
-                let correct = totals.add(loss_value, &output, &batch, options.loss, "fit");
-                // Free the graph: its closures hold the parameters' storage, which would make
-                // the in-place update copy it.
-                drop(output);
-                let norm = match options.clip_grad_norm {
-                    Some(max) => clip_grad_norm(&params, max),
-                    None => grad_norm(&params),
+                let mut correct = 0;
+                let stepped = step_observed(
+                    self.model,
+                    self.optimizer,
+                    &batch,
+                    options.loss,
+                    options.clip_grad_norm,
+                    |value, output| correct = totals.add(value, output, &batch, options.loss, "fit"),
+                );
+                let loss_value = match stepped {
+                    Ok(value) => value,
+                    Err(failure) => {
+                        report
+                            .epochs
+                            .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
+                        let report = Box::new(report);
+                        return Err(match failure {
+                            StepError::NonFiniteLoss(loss) => TrainError::NonFiniteLoss {
+                                epoch,
+                                batch: index,
+                                loss,
+                                report,
+                            },
+                            StepError::NonFiniteGradient(norm) => TrainError::NonFiniteGradient {
+                                epoch,
+                                batch: index,
+                                norm,
+                                report,
+                            },
+                        });
+                    }
                 };
-                if !norm.is_finite() {
-                    self.optimizer.zero_grad();
-                    report
-                        .epochs
-                        .push(epoch_stats(&totals, epoch, start, false, options, &metrics));
-                    return Err(TrainError::NonFiniteGradient {
-                        epoch,
-                        batch: index,
-                        norm,
-                        report: Box::new(report),
-                    });
-                }
-                self.optimizer.step();
                 report.steps += 1;
                 let stats = BatchStats {
                     epoch,
@@ -223,6 +222,7 @@ impl Loop<'_, '_, '_, '_, '_> {
             if last {
                 report.restored_epoch = best.as_ref().and_then(|b| b.restore(self.model, epoch));
             }
+            report.best = best.as_ref().and_then(BestWeights::snapshot);
             let state = EpochState {
                 model: self.model,
                 optimizer: self.optimizer,

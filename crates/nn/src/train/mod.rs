@@ -8,7 +8,7 @@
 //! epoch index, an iterator of batches ([`Batch`], or `(inputs, class labels)` tuples). The
 //! datasets crate (a layer above this one) or any in-memory data can feed it.
 //!
-//! One job per file: `fit.rs` (the loop), `evaluate.rs` (loss and metrics), `best.rs` (early
+//! One job per file: `fit.rs` (the loop), `step.rs` (one step), `evaluate.rs` (loss and metrics), `best.rs` (early
 //! stopping's best weights), `checkpoint.rs` (saving and restoring a run).
 //!
 //! ```
@@ -43,9 +43,12 @@ mod best;
 pub mod checkpoint;
 mod evaluate;
 mod fit;
+mod step;
 
+pub use best::BestSoFar;
 pub use evaluate::{evaluate, evaluate_with};
 pub use fit::{fit, fit_with};
+pub use step::{train_step, StepError};
 
 /// One mini-batch: inputs `[batch, ...]`, one class index per row and, for regression, float
 /// targets. A `(inputs, labels)` tuple converts into one.
@@ -234,7 +237,8 @@ pub trait TrainCallback: Send {
 
 /// What [`TrainCallback::on_epoch_state`] sees after an epoch.
 pub struct EpochState<'a> {
-    /// The model after the epoch.
+    /// The model after the epoch; after the last epoch of a run with early stopping, with the
+    /// best epoch's weights already restored (the weights the run ends with).
     pub model: &'a dyn Module,
     /// The optimizer after the epoch.
     pub optimizer: &'a dyn Optimizer,
@@ -296,9 +300,16 @@ pub struct FitOptions<'a> {
     pub early_stopping: Option<EarlyStopping>,
     /// The first epoch to run (a resumed run: the epochs before are done).
     pub start_epoch: usize,
-    /// Optimizer steps already taken by the run before `start_epoch` (step schedules and
+    /// Optimizer steps already taken by the run before this call (step schedules and
     /// [`BatchStats::global_step`] continue from there).
     pub start_step: usize,
+    /// Early stopping's state when the run was saved ([`FitReport::best`]), so a resumed run
+    /// stops and restores as the uninterrupted one would.
+    pub resume_best: Option<BestSoFar>,
+    /// Batches of `start_epoch` already trained (a run interrupted mid-epoch): they are
+    /// drawn, to keep the epoch's order, but skipped. That epoch's training loss and
+    /// metrics then cover only the batches after them.
+    pub start_batch: usize,
 }
 
 impl FitOptions<'_> {
@@ -334,6 +345,9 @@ pub struct FitReport {
     /// With [`FitOptions::early_stopping`]: the epoch (from 0) whose weights the model holds
     /// after the run, when they were restored from a better earlier epoch.
     pub restored_epoch: Option<usize>,
+    /// With [`FitOptions::early_stopping`]: its state after the last complete epoch, for a
+    /// checkpoint.
+    pub best: Option<BestSoFar>,
 }
 
 /// Why [`fit`] gave up.
