@@ -228,6 +228,6 @@ fn resume_refuses_other_data_than_the_run_had() {
     write_tiny_mnist(&d.join("no-data"), 64);
     let o = neurite(&["train", "--resume", "run", "--epochs", "2"], d);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("trained on 10000 images"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trained on 10000 examples"), "{}", stderr(&o));
     assert!(stderr(&o).contains("has 64"), "{}", stderr(&o));
 }
