@@ -680,19 +680,7 @@ fn interpret(kind: &str, word: &str, args: Args) -> Result<LayerSpec, String> {
                 .map(|v| size2("padding", v, 0))
                 .transpose()?
                 .unwrap_or(Size2(0, 0));
-            if kind == "maxpool2d" {
-                LayerSpec::MaxPool2d {
-                    kernel_size: k,
-                    stride,
-                    padding,
-                }
-            } else {
-                LayerSpec::AvgPool2d {
-                    kernel_size: k,
-                    stride,
-                    padding,
-                }
-            }
+            LayerSpec::pool2d(kind == "maxpool2d", k, stride, padding)
         }
         "adaptiveavgpool2d" => {
             args.check(kind, 1, &[])?;

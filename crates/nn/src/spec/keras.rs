@@ -322,19 +322,7 @@ pub(super) fn from_keras_value(value: &Value, stem: &str, data_shape: &[usize]) 
                     }
                     other => return Err(at.err(format!("padding `{other}` is not supported (valid or same)"))),
                 };
-                let kind = if class == "MaxPooling2D" {
-                    LayerSpec::MaxPool2d {
-                        kernel_size: k,
-                        stride,
-                        padding,
-                    }
-                } else {
-                    LayerSpec::AvgPool2d {
-                        kernel_size: k,
-                        stride,
-                        padding,
-                    }
-                };
+                let kind = LayerSpec::pool2d(class == "MaxPooling2D", k, stride, padding);
                 layers.push(Layer { kind, name });
             }
             "GlobalAveragePooling2D" => {

@@ -208,6 +208,23 @@ impl LayerSpec {
         }
     }
 
+    /// `maxpool2d` (`max`) or `avgpool2d` with every setting.
+    pub fn pool2d(max: bool, kernel_size: Size2, stride: Size2, padding: Size2) -> LayerSpec {
+        if max {
+            LayerSpec::MaxPool2d {
+                kernel_size,
+                stride,
+                padding,
+            }
+        } else {
+            LayerSpec::AvgPool2d {
+                kernel_size,
+                stride,
+                padding,
+            }
+        }
+    }
+
     /// `batchnorm1d` with PyTorch's eps and momentum.
     pub fn batch_norm1d() -> LayerSpec {
         LayerSpec::BatchNorm1d {

@@ -9,9 +9,9 @@
 //! | `cifar-cnn` | `conv2d(32, 3, padding=1) relu maxpool2d(2) conv2d(64, 3, padding=1) relu maxpool2d(2) flatten linear(128) relu linear(10)` (W4) | `0.*`, `3.*`, `7.*`, `9.*` |
 
 use crate::spec::error::SpecError;
-use crate::spec::layer::{Layer, LayerSpec, Padding};
+use crate::spec::inline::parse_layers;
+use crate::spec::layer::{Layer, LayerSpec};
 use crate::spec::ModelSpec;
-use crate::Size2;
 
 /// The preset names.
 pub const PRESETS: [&str; 4] = ["mlp", "mlp-wide", "cnn", "cifar-cnn"];
@@ -27,20 +27,6 @@ fn mlp_layers(hidden: &[usize], classes: usize) -> Vec<Layer> {
     }
     layers.push(LayerSpec::linear(classes).into());
     layers
-}
-
-/// `conv2d(out, 3, padding=1)`.
-fn padded_conv(out_channels: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
-        in_channels: None,
-        out_channels,
-        kernel_size: Size2(3, 3),
-        stride: Size2(1, 1),
-        padding: Padding::Explicit(Size2(1, 1)),
-        dilation: Size2(1, 1),
-        groups: 1,
-        bias: true,
-    }
 }
 
 impl ModelSpec {
@@ -95,32 +81,14 @@ impl ModelSpec {
                     [h, w] => vec![1, h, w],
                     _ => return Err(bad(format!("expected images [C, H, W], got {data_shape:?}"))),
                 };
-                let layers: Vec<Layer> = if name == "cifar-cnn" {
-                    vec![
-                        padded_conv(32).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::max_pool2d(2).into(),
-                        padded_conv(64).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::max_pool2d(2).into(),
-                        LayerSpec::Flatten.into(),
-                        LayerSpec::linear(128).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::linear(classes).into(),
-                    ]
+                let text = if name == "cifar-cnn" {
+                    format!("conv2d(32, 3, padding=1) relu maxpool2d(2) conv2d(64, 3, padding=1) relu maxpool2d(2) flatten linear(128) relu linear({classes})")
                 } else {
-                    vec![
-                        LayerSpec::conv2d(32, 3).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::conv2d(64, 3).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::max_pool2d(2).into(),
-                        LayerSpec::Flatten.into(),
-                        LayerSpec::linear(128).into(),
-                        LayerSpec::relu().into(),
-                        LayerSpec::linear(classes).into(),
-                    ]
+                    format!(
+                        "conv2d(32, 3) relu conv2d(64, 3) relu maxpool2d(2) flatten linear(128) relu linear({classes})"
+                    )
                 };
+                let layers = parse_layers(&text)?;
                 let named = if name == "cifar-cnn" { "cifar-cnn" } else { "cnn" };
                 ModelSpec::new(named, &chw, layers)?
             }
