@@ -350,7 +350,14 @@ fn target_std_reports_the_same_training_in_the_targets_units() {
         }
     }
     // The callbacks see what the report has (accuracy is NaN for a regression loss).
-    let seen = |e: &EpochStats| (e.train_loss, e.test_loss, e.train_metrics.clone(), e.test_metrics.clone());
+    let seen = |e: &EpochStats| {
+        (
+            e.train_loss,
+            e.test_loss,
+            e.train_metrics.clone(),
+            e.test_metrics.clone(),
+        )
+    };
     assert_eq!(
         scaled_rec.epochs.iter().map(seen).collect::<Vec<_>>(),
         scaled.epochs.iter().map(seen).collect::<Vec<_>>()
