@@ -111,6 +111,7 @@ pub fn print_table(records: &[EpochRecord]) -> CliResult {
     let regression = records.iter().any(|r| r.metrics.contains_key("train_mse"));
     let metric = |r: &EpochRecord, key: &str| r.metrics.get(key).map_or(f64::NAN, |v| *v);
     type Cell = Box<dyn Fn(&EpochRecord) -> String>;
+    type Field = fn(&EpochRecord) -> f64;
     let mut columns: Vec<(String, Cell)> = vec![("epoch".into(), Box::new(|r| r.epoch.to_string()))];
     for split in ["train", "val", "test"] {
         if split == "val" && !val {
@@ -125,7 +126,7 @@ pub fn print_table(records: &[EpochRecord]) -> CliResult {
                 ));
             }
         } else {
-            let (loss, acc): (fn(&EpochRecord) -> f64, fn(&EpochRecord) -> f64) = match split {
+            let (loss, acc): (Field, Field) = match split {
                 "train" => (|r| r.train_loss, |r| r.train_accuracy),
                 "val" => (|r| r.val_loss, |r| r.val_accuracy),
                 _ => (|r| r.test_loss, |r| r.test_accuracy),

@@ -16,7 +16,7 @@ mod setup;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use neurite_datasets::csv::{Standardize, TableLoader};
+use neurite_datasets::csv::TableLoader;
 use neurite_datasets::{DataLoader, Layout};
 use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::serialize;
@@ -131,15 +131,13 @@ enum Sets {
         /// Test batches in order.
         test: Box<DataLoader>,
     },
-    /// A table's rows, standardised with the training part's statistics (and a regression's
-    /// targets with theirs).
+    /// A table's rows, standardised with the training part's statistics (a regression's
+    /// targets are standardised per batch, with `Prepared::target_scale`).
     Table {
         /// Shuffled training rows.
         train: TableLoader,
         /// Test rows in order.
         test: TableLoader,
-        /// A regression's target standardisation.
-        targets: Option<Standardize>,
     },
 }
 
@@ -186,7 +184,6 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
             train: TableLoader::new(&t.set.train.standardized(&t.set.standardize), settings.batch_size)
                 .shuffle(settings.seed),
             test: TableLoader::new(&t.set.test.standardized(&t.set.standardize), regression::EVAL_BATCH),
-            targets: target_scale.clone(),
         },
     };
     let (n_train, n_test, unit) = match &opened {
@@ -263,9 +260,11 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
         schedule: options::schedule(settings)?,
         validation: match &sets {
             Sets::Images { plain, .. } if split => Some(options::validation_batches(plain, &val_idx)),
-            Sets::Table { train, targets, .. } if split => {
-                Some(options::table_validation_batches(train, &val_idx, targets.as_ref()))
-            }
+            Sets::Table { train, .. } if split => Some(options::table_validation_batches(
+                train,
+                &val_idx,
+                target_scale.as_ref(),
+            )),
             _ => None,
         },
         loss: if target_scale.is_some() {
@@ -290,22 +289,18 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
             callbacks.push(logger);
         }
         callbacks.push(&mut checkpointer);
-        let (sets, train_idx) = (&sets, split.then_some(train_idx.as_slice()));
+        let (sets, train_idx, targets) = (&sets, split.then_some(train_idx.as_slice()), target_scale.as_ref());
         fit_with(
             &mut model,
             opt.as_mut(),
             |epoch| match sets {
                 Sets::Images { train, .. } => options::train_batches(train, train_idx, settings.seed, epoch),
-                Sets::Table { train, targets, .. } => {
-                    options::table_train_batches(train, train_idx, targets.as_ref(), settings, epoch)
-                }
+                Sets::Table { train, .. } => options::table_train_batches(train, train_idx, targets, settings, epoch),
             },
             |_| -> Box<dyn Iterator<Item = neurite_nn::train::Batch>> {
                 match sets {
                     Sets::Images { test, .. } => Box::new(test.epoch(0).map(options::to_batch)),
-                    Sets::Table { test, targets, .. } => {
-                        Box::new(test.epoch(0).map(|b| regression::scaled_batch(b, targets.as_ref())))
-                    }
+                    Sets::Table { test, .. } => Box::new(test.epoch(0).map(|b| regression::scaled_batch(b, targets))),
                 }
             },
             &fit_options,
