@@ -326,7 +326,12 @@ fn csv_regression_keeps_the_save_policy() {
     // An existing run is kept without --overwrite.
     let o = neurite(&[&["train", "--epochs", "1"][..], &data].concat(), d);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(d.join("run/curves.svg").exists() && d.join("run/checkpoint.safetensors").exists());
+    assert!(d.join("run/checkpoint.safetensors").exists());
+    let svg = std::fs::read_to_string(d.join("run/curves.svg")).unwrap();
+    assert!(
+        svg.contains("mean absolute error per epoch"),
+        "curves.svg plots a regression's MAE"
+    );
     // A diverging run saves finite weights (plain SGD at lr 1e6 overflows within epoch 1).
     let o = neurite(
         &[&["train", "--epochs", "2", "--overwrite", "--lr", "1e6"][..], &data].concat(),
