@@ -1,4 +1,5 @@
-//! `curves.svg`: training, validation and test loss and accuracy per epoch, drawn with plotters.
+//! `curves.svg`: training, validation and test loss and accuracy per epoch (a regression's MSE
+//! and MAE), drawn with plotters.
 
 use std::path::Path;
 
@@ -13,8 +14,8 @@ type Panel<'a, 'b> = (
     [(&'static str, Vec<(f64, f64)>); 3],
 );
 
-/// Draws loss (left) and accuracy (right) per epoch into an SVG file at `path`, written
-/// atomically.
+/// Draws loss (left) and accuracy (right) per epoch, or a regression's MSE and MAE, into an
+/// SVG file at `path`, written atomically.
 pub fn write_curves(path: &Path, epochs: &[EpochRecord]) -> Result<(), String> {
     let mut svg = String::new();
     draw_curves(&mut svg, epochs).map_err(|e| format!("cannot draw {}: {e}", path.display()))?;
@@ -30,33 +31,59 @@ fn draw_curves(svg: &mut String, epochs: &[EpochRecord]) -> Result<(), String> {
     let (left, right) = root.split_horizontally(480);
     let n = epochs.len().max(1) as f64;
     let xs: Vec<f64> = epochs.iter().map(|e| e.epoch as f64).collect();
-    let series = |f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+    let series = |f: &dyn Fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         xs.iter()
             .zip(epochs)
             .map(|(&x, e)| (x, f(e)))
             .filter(|p| p.1.is_finite())
             .collect()
     };
-    let panels: [Panel<'_, '_>; 2] = [
-        (
-            &left,
-            "loss",
-            [
-                ("train", series(|e| e.train_loss)),
-                ("validation", series(|e| e.val_loss)),
-                ("test", series(|e| e.test_loss)),
-            ],
-        ),
-        (
-            &right,
-            "accuracy",
-            [
-                ("train", series(|e| e.train_accuracy)),
-                ("validation", series(|e| e.val_accuracy)),
-                ("test", series(|e| e.test_accuracy)),
-            ],
-        ),
-    ];
+    // A regression (records with `train_mse`): MSE and MAE in the targets' units instead.
+    let metric = |key: &'static str| move |e: &EpochRecord| e.metrics.get(key).copied().unwrap_or(f64::NAN);
+    let regression = epochs.iter().any(|e| e.metrics.contains_key("train_mse"));
+    let panels: [Panel<'_, '_>; 2] = if regression {
+        [
+            (
+                &left,
+                "mean squared error",
+                [
+                    ("train", series(&metric("train_mse"))),
+                    ("validation", series(&metric("val_mse"))),
+                    ("test", series(&metric("test_mse"))),
+                ],
+            ),
+            (
+                &right,
+                "mean absolute error",
+                [
+                    ("train", series(&metric("train_mae"))),
+                    ("validation", series(&metric("val_mae"))),
+                    ("test", series(&metric("test_mae"))),
+                ],
+            ),
+        ]
+    } else {
+        [
+            (
+                &left,
+                "loss",
+                [
+                    ("train", series(&|e| e.train_loss)),
+                    ("validation", series(&|e| e.val_loss)),
+                    ("test", series(&|e| e.test_loss)),
+                ],
+            ),
+            (
+                &right,
+                "accuracy",
+                [
+                    ("train", series(&|e| e.train_accuracy)),
+                    ("validation", series(&|e| e.val_accuracy)),
+                    ("test", series(&|e| e.test_accuracy)),
+                ],
+            ),
+        ]
+    };
     for (area, title, lines) in panels {
         let (lo, hi) = lines
             .iter()

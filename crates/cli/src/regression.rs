@@ -1,70 +1,39 @@
-//! CSV regression (`--task regression`): a minimal, private training loop on the mean squared
-//! error, and its evaluation.
+//! CSV regression (`--task regression`): the targets' standardisation, and `neurite eval` of
+//! a regression model.
 //!
-//! Stopgap: `neurite_nn::train::fit` knows only cross-entropy on class labels in this build;
-//! when `fit` takes the loss (`FitOptions { loss: Loss::Mse, .. }`), this loop goes and the
-//! regression run goes through `fit` like every other run. Targets are standardised with the
-//! training rows' mean and std (stored under [`TARGET_KEY`]), and predictions mapped back,
-//! so the reported errors are in the targets' own units.
+//! Training goes through the common path (`commands/train/`) with `Loss::Mse`: the targets
+//! are standardised with the training rows' mean and std ([`fit_targets`], stored under
+//! [`TARGET_KEY`]) and `FitOptions::target_std` reports the losses and metrics in the
+//! targets' own units. [`eval`] measures a saved model the same way (the same batches, the
+//! same `evaluate_with`), so it reproduces the last `test_mse`/`test_mae` of metrics.json.
 
-use std::collections::HashMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use neurite_datasets::csv::{Standardize, Table, TableLoader};
-use neurite_nn::loss::mse_loss;
-use neurite_nn::optim::Optimizer;
-use neurite_nn::spec::{ModelSpec, METADATA_KEY};
-use neurite_nn::{serialize, Module, Sequential};
-use neurite_tensor::{no_grad, seeded_rng, Tensor};
+use neurite_datasets::Batch;
+use neurite_nn::spec::ModelSpec;
+use neurite_nn::train::{evaluate_with, Batch as TrainBatch, Loss, Metric};
+use neurite_nn::{serialize, Sequential};
+use neurite_tensor::Tensor;
 use serde_json::json;
 
-use crate::cli::{EvalArgs, TrainArgs};
+use crate::cli::EvalArgs;
 use crate::data::OpenedTable;
 use crate::error::{CliError, CliResult};
-use crate::model::{spec_from_flags, ModelFlags};
-use crate::output::{outln, plural};
-use crate::source::{DATA_KEY, STANDARDIZE_KEY};
+use crate::output::outln;
+use crate::source::STANDARDIZE_KEY;
 
 /// Metadata key of the targets' standardisation (`{"mean": [m], "std": [s]}`).
 pub const TARGET_KEY: &str = "neurite.target_standardize";
 
-/// Mean squared and mean absolute error of `model` on `table` (features standardised with
-/// `features`, predictions mapped back with `targets`), in the targets' units.
-pub fn errors(model: &mut Sequential, table: &Table, features: &Standardize, targets: &Standardize) -> (f64, f64) {
-    let loader = TableLoader::new(&table.standardized(features), 1000);
-    let (mut se, mut ae, mut n) = (0f64, 0f64, 0usize);
-    rayon::scope(|_| {
-        no_grad(|| {
-            for batch in loader.epoch(0) {
-                let pred = model.forward(&batch.images).to_vec();
-                let truth = batch.targets.as_ref().expect("a regression table has targets").to_vec();
-                for (p, t) in pred.iter().zip(&truth) {
-                    let p = f64::from(*p) * f64::from(targets.std[0]) + f64::from(targets.mean[0]);
-                    let d = p - f64::from(*t);
-                    se += d * d;
-                    ae += d.abs();
-                    n += 1;
-                }
-            }
-        })
-    });
-    (se / n.max(1) as f64, ae / n.max(1) as f64)
-}
+/// Rows per batch when a table is evaluated (the test rows in `train` and in `eval`).
+pub const EVAL_BATCH: usize = 1000;
 
-/// The table with its targets standardised by `s` (one mean, one std).
-fn scaled_targets(table: &Table, s: &Standardize) -> Vec<f32> {
-    table
-        .targets()
-        .expect("a regression table has targets")
-        .iter()
-        .map(|t| (t - s.mean[0]) / s.std[0])
-        .collect()
-}
-
-/// The targets' mean and std on the training rows.
-fn fit_targets(table: &Table) -> Standardize {
+/// The targets' mean and std on the training rows (std 1 for constant targets).
+///
+/// # Panics
+/// When the table has no targets (not a regression table).
+pub fn fit_targets(table: &Table) -> Standardize {
     let t = table.targets().expect("a regression table has targets");
     let n = t.len().max(1) as f64;
     let mean = t.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
@@ -76,124 +45,38 @@ fn fit_targets(table: &Table) -> Standardize {
     }
 }
 
-/// Trains an MLP with one output on the table's training rows and saves it like `train` does
-/// (model.safetensors with the data record and both standardisations, metrics.json).
-pub fn train(
-    args: &TrainArgs,
-    lr: f32,
-    table: &OpenedTable,
-    mut optimizer: impl FnMut(Vec<Tensor>) -> Box<dyn Optimizer>,
-) -> CliResult {
-    let set = &table.set;
-    // One output: the predicted value.
-    let spec = spec_from_flags(
-        ModelFlags {
-            model: args.model.model.as_deref(),
-            layers: args.model.layers.as_deref(),
-            hidden: args.model.hidden.as_deref(),
-        },
-        &[set.train.num_features()],
-        Some(1),
-    )?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", args.dataset.short_name(), spec.name())));
-    fs::create_dir_all(&out).map_err(|e| CliError::new(format!("--out {}: cannot create: {e}", out.display())))?;
-    let target_scale = fit_targets(&set.train);
-    let features = set.train.standardized(&set.standardize);
-    let targets = scaled_targets(&set.train, &target_scale);
-    let loader = TableLoader::new(&features, args.batch_size).shuffle(args.seed);
-    let mut model = spec.logits_spec().build(&mut seeded_rng(args.seed));
-    let mut opt = optimizer(model.parameters());
-    outln!(
-        "training {} ({} parameters) for regression on {} ({} train / {} test rows), lr {lr}, batch {}, {}",
-        spec.name(),
-        model.num_parameters(),
-        set.info.display_name,
-        set.train.len(),
-        set.test.len(),
-        args.batch_size,
-        plural(args.epochs, "epoch", "epochs"),
-    )?;
-    let mut epochs = Vec::new();
-    outln!(
-        "\n{:>5}  {:>10}  {:>10}  {:>10}  {:>8}",
-        "epoch",
-        "train mse",
-        "test mse",
-        "test mae",
-        "seconds"
-    )?;
-    for epoch in 0..args.epochs {
-        model.set_training(true);
-        let start = Instant::now();
-        let (mut sum, mut seen) = (0f64, 0usize);
-        let failed = rayon::scope(|_| {
-            for batch in loader.epoch(epoch as u64) {
-                let y: Vec<f32> = batch.indices.iter().map(|&i| targets[i]).collect();
-                let y = Tensor::from_vec(y, &[batch.len(), 1]).expect("B targets");
-                opt.zero_grad();
-                let loss = mse_loss(&model.forward(&batch.images), &y);
-                let value = loss.item();
-                if !value.is_finite() {
-                    return Some(value);
-                }
-                loss.backward();
-                drop(loss);
-                opt.step();
-                sum += f64::from(value) * batch.len() as f64;
-                seen += batch.len();
-            }
-            None
-        });
-        if let Some(value) = failed {
-            opt.zero_grad();
-            return Err(CliError::new(format!(
-                "the loss became {value} in epoch {}: lower --lr; nothing saved",
-                epoch + 1
-            )));
+/// A table's batch as a training batch, its targets (if any) standardised by `scale`.
+pub fn scaled_batch(b: Batch, scale: Option<&Standardize>) -> TrainBatch {
+    let targets = match (b.targets, scale) {
+        (Some(t), Some(s)) => {
+            let values = t.to_vec().iter().map(|v| (v - s.mean[0]) / s.std[0]).collect();
+            Some(Tensor::from_vec(values, &t.shape()).expect("same shape"))
         }
-        let seconds = start.elapsed().as_secs_f64();
-        model.set_training(false);
-        let scale = f64::from(target_scale.std[0]).powi(2);
-        let train_mse = sum / seen.max(1) as f64 * scale;
-        let (test_mse, test_mae) = errors(&mut model, &set.test, &set.standardize, &target_scale);
-        outln!(
-            "{:>5}  {train_mse:>10.4}  {test_mse:>10.4}  {test_mae:>10.4}  {seconds:>8.2}",
-            epoch + 1
-        )?;
-        epochs.push(json!({
-            "epoch": epoch + 1,
-            "train_mse": train_mse,
-            "test_mse": test_mse,
-            "test_mae": test_mae,
-            "seconds": seconds,
-        }));
+        (t, _) => t,
+    };
+    TrainBatch {
+        inputs: b.images,
+        labels: b.labels,
+        targets,
     }
-    let mut metadata = HashMap::new();
-    metadata.insert(METADATA_KEY.to_string(), spec.to_metadata());
-    metadata.insert(DATA_KEY.to_string(), table.record.to_json());
-    metadata.insert(STANDARDIZE_KEY.to_string(), set.standardize.to_json());
-    metadata.insert(TARGET_KEY.to_string(), target_scale.to_json());
-    let weights = out.join("model.safetensors");
-    serialize::save(&model, &weights, &metadata)
-        .map_err(|e| CliError::new(format!("cannot save {}: {e}", weights.display())))?;
-    let settings = json!({
-        "dataset": set.info.source.to_string(),
-        "task": "regression",
-        "model": spec.name(),
-        "architecture": spec.to_metadata(),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": lr,
-        "seed": args.seed,
-    });
-    crate::commands::train::write_json(
-        &out.join("metrics.json"),
-        &json!({ "settings": settings, "epochs": epochs }),
-    )?;
-    outln!("saved {} and metrics.json in {}", weights.display(), out.display())
+}
+
+/// Mean squared and mean absolute error of `model` on `table` (features standardised with
+/// `features`, targets with `targets`), in the targets' units: what `train` reports for its
+/// test rows.
+pub fn errors(model: &mut Sequential, table: &Table, features: &Standardize, targets: &Standardize) -> (f64, f64) {
+    let loader = TableLoader::new(&table.standardized(features), EVAL_BATCH);
+    let stats = rayon::scope(|_| {
+        evaluate_with(
+            model,
+            loader.epoch(0).map(|b| scaled_batch(b, Some(targets))),
+            Loss::Mse,
+            &[Metric::Mse, Metric::Mae],
+        )
+    })
+    .in_target_units(Loss::Mse, Some(targets.std[0]));
+    // As f64 like metrics.json's records, so the two print the same numbers.
+    (f64::from(stats.metrics[0].1), f64::from(stats.metrics[1].1))
 }
 
 /// The targets' standardisation a weights file keeps.
@@ -253,4 +136,27 @@ pub fn eval(
         set.info.display_name,
         set.test.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_batch_standardises_the_targets_only() {
+        let batch = Batch {
+            images: Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap(),
+            labels: Vec::new(),
+            one_hot: None,
+            indices: vec![0, 1],
+            targets: Some(Tensor::from_vec(vec![10.0, 16.0], &[2, 1]).unwrap()),
+        };
+        let s = Standardize {
+            mean: vec![12.0],
+            std: vec![2.0],
+        };
+        let b = scaled_batch(batch, Some(&s));
+        assert_eq!(b.targets.unwrap().to_vec(), [-1.0, 2.0]);
+        assert_eq!(b.inputs.to_vec(), [1.0, 2.0]);
+    }
 }

@@ -1,6 +1,7 @@
 //! What defines a training run, saved in its checkpoint so that `neurite train --resume DIR`
-//! continues it with the same settings; flags given again must agree, except the few that
-//! may change (`--epochs`, `--lr`, `--early-stopping`).
+//! continues it with the same settings and the same data (the folder or CSV flags too); flags
+//! given again must agree, except the few that may change (`--epochs`, `--lr`,
+//! `--early-stopping`).
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, ValueEnum};
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{AugmentName, Cli, OptimizerName, ScheduleName, TrainArgs};
 use crate::error::{CliError, CliResult};
+use crate::source::SourceArgs;
 
 /// The settings of a run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -41,6 +43,11 @@ pub struct RunSettings {
     pub warmup: usize,
     /// `--augment`.
     pub augment: Vec<String>,
+    /// How a folder or CSV is read (`--label`, `--task`, `--test-split`, `--split-seed`,
+    /// `--drop-bad-rows`, `--no-header`, `--image-size`, `--channels`, `--skip-bad`): what
+    /// changes the data. Runs saved before it was recorded read the defaults.
+    #[serde(default)]
+    pub source: SourceArgs,
     /// Images in the training set the run was started on (the embedded MNIST sample and the
     /// full set differ), filled in once the data is open.
     #[serde(default)]
@@ -75,6 +82,7 @@ impl RunSettings {
             schedule: args.schedule.as_ref().map(name),
             warmup: args.warmup,
             augment: args.augment.iter().map(name).collect(),
+            source: args.source.clone(),
             train_images: None,
         }
     }
@@ -97,7 +105,7 @@ impl RunSettings {
         if given.contains("early_stopping") {
             merged.early_stopping = wanted.early_stopping;
         }
-        let fixed: [(&str, &str, String, String); 11] = [
+        let mut fixed: Vec<(&str, &str, String, String)> = vec![
             ("dataset", "--dataset", saved.dataset.clone(), wanted.dataset.clone()),
             (
                 "model",
@@ -155,6 +163,7 @@ impl RunSettings {
                 wanted.augment.join(","),
             ),
         ];
+        fixed.extend(source_flags(&saved.source, &wanted.source));
         let differs: Vec<String> = fixed
             .iter()
             .filter(|(id, _, old, new)| given.contains(*id) && old != new)
@@ -199,6 +208,30 @@ impl RunSettings {
     }
 }
 
+/// The data-source flags of a run (`saved`) and of the command line (`wanted`), as (id, flag,
+/// the run's value, the given value), for [`RunSettings::resumed`] to compare.
+fn source_flags(saved: &SourceArgs, wanted: &SourceArgs) -> Vec<(&'static str, &'static str, String, String)> {
+    let both = |f: &dyn Fn(&SourceArgs) -> String| (f(saved), f(wanted));
+    let rows: [(&str, &str, (String, String)); 9] = [
+        ("image_size", "--image-size", both(&|s| format!("{:?}", s.image_size))),
+        ("channels", "--channels", both(&|s| format!("{:?}", s.channels))),
+        ("test_split", "--test-split", both(&|s| s.test_split.to_string())),
+        ("split_seed", "--split-seed", both(&|s| s.split_seed.to_string())),
+        ("skip_bad", "--skip-bad", both(&|s| s.skip_bad.to_string())),
+        ("label", "--label", both(&|s| s.label.clone().unwrap_or_default())),
+        ("no_header", "--no-header", both(&|s| s.no_header.to_string())),
+        ("task", "--task", both(&|s| name(&s.task))),
+        (
+            "drop_bad_rows",
+            "--drop-bad-rows",
+            both(&|s| s.drop_bad_rows.to_string()),
+        ),
+    ];
+    rows.into_iter()
+        .map(|(id, flag, (old, new))| (id, flag, old, new))
+        .collect()
+}
+
 /// The ids of the `train` arguments given on the command line (not defaulted).
 fn given_flags() -> std::collections::HashSet<String> {
     let Ok(matches) = Cli::command().try_get_matches_from(std::env::args_os()) else {
@@ -222,6 +255,15 @@ fn given_flags() -> std::collections::HashSet<String> {
         "schedule",
         "warmup",
         "augment",
+        "image_size",
+        "channels",
+        "test_split",
+        "split_seed",
+        "skip_bad",
+        "label",
+        "no_header",
+        "task",
+        "drop_bad_rows",
     ]
     .into_iter()
     .filter(|id| sub.value_source(id) == Some(ValueSource::CommandLine))

@@ -86,7 +86,8 @@ pub fn parse_dataset_arg(s: &str) -> Result<DatasetArg, String> {
 }
 
 /// `--task` of a CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TaskName {
     /// Class labels (integers or names).
     Classification,
@@ -128,8 +129,10 @@ fn parse_split(s: &str) -> Result<f64, String> {
     }
 }
 
-/// How image folders and CSV tables are read (ignored for the built-in sets).
-#[derive(Debug, Args, Clone)]
+/// How image folders and CSV tables are read (ignored for the built-in sets); saved in a
+/// run's settings, so that `--resume` reads the same data.
+#[derive(Debug, Args, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceArgs {
     /// Image folder: resize every image to WIDTHxHEIGHT, e.g. 32x32 [default: the first
     /// image's size].

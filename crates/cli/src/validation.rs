@@ -1,6 +1,7 @@
-//! `--validation-split F`: a seeded hold-out of the training set, and the shuffled training
-//! batches of what remains.
+//! `--validation-split F`: a seeded hold-out of the training set (images or a table's rows),
+//! and the shuffled training batches of what remains.
 
+use neurite_datasets::csv::TableLoader;
 use neurite_datasets::{Batch, DataLoader};
 use neurite_tensor::seeded_rng;
 use rand::seq::SliceRandom;
@@ -18,6 +19,15 @@ pub fn split(n: usize, fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
     (train, val)
 }
 
+/// `indices` in the order of `epoch`: shuffled by `(seed, epoch)` when `shuffle`.
+fn order(indices: &[usize], epoch: usize, seed: u64, shuffle: bool) -> Vec<usize> {
+    let mut order = indices.to_vec();
+    if shuffle {
+        order.shuffle(&mut seeded_rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ epoch as u64));
+    }
+    order
+}
+
 /// The batches of `indices` for `epoch`: shuffled by `(seed, epoch)` when `shuffle`, then
 /// assembled (and augmented) by `loader`.
 pub fn batches<'a>(
@@ -27,15 +37,25 @@ pub fn batches<'a>(
     seed: u64,
     shuffle: bool,
 ) -> impl Iterator<Item = Batch> + 'a {
-    let mut order = indices.to_vec();
-    if shuffle {
-        order.shuffle(&mut seeded_rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ epoch as u64));
-    }
+    let order = order(indices, epoch, seed, shuffle);
     let size = loader.batch_size();
     (0..order.len().div_ceil(size)).map(move |b| {
         let chunk = &order[b * size..((b + 1) * size).min(order.len())];
         loader.assemble(epoch as u64, chunk)
     })
+}
+
+/// [`batches`] of a table's rows `indices`, `size` rows each.
+pub fn table_batches<'a>(
+    loader: &'a TableLoader,
+    indices: &'a [usize],
+    size: usize,
+    epoch: usize,
+    seed: u64,
+    shuffle: bool,
+) -> impl Iterator<Item = Batch> + 'a {
+    let order = order(indices, epoch, seed, shuffle);
+    (0..order.len().div_ceil(size)).map(move |b| loader.assemble(&order[b * size..((b + 1) * size).min(order.len())]))
 }
 
 #[cfg(test)]

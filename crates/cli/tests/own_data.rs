@@ -420,7 +420,8 @@ fn diabetes_trains_for_regression_and_eval_reproduces_the_error() {
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("dia/metrics.json")).unwrap()).unwrap();
     let last = metrics["epochs"].as_array().unwrap().last().unwrap().clone();
-    let test_mse = last["test_mse"].as_f64().unwrap();
+    // A regression's metrics sit in each record's `metrics` map (train_mse, test_mae, ...).
+    let test_mse = last["metrics"]["test_mse"].as_f64().unwrap();
     // Better than always answering the mean target (the targets' variance, about 5,900).
     assert!(test_mse < 4500.0, "{last}");
     let o = neurite(&["eval", "--weights", "dia/model.safetensors", "--json"], dir.path());
@@ -430,7 +431,7 @@ fn diabetes_trains_for_regression_and_eval_reproduces_the_error() {
         (value["mse"].as_f64().unwrap() - test_mse).abs() < 1e-6 * test_mse,
         "{value} vs {last}"
     );
-    assert!((value["mae"].as_f64().unwrap() - last["test_mae"].as_f64().unwrap()).abs() < 1e-6);
+    assert!((value["mae"].as_f64().unwrap() - last["metrics"]["test_mae"].as_f64().unwrap()).abs() < 1e-6);
     // Predict on rows without the label column: one number per row.
     let text = std::fs::read_to_string(dir.path().join("diabetes.csv")).unwrap();
     let rows: Vec<String> = text

@@ -231,3 +231,113 @@ fn resume_refuses_other_data_than_the_run_had() {
     assert!(stderr(&o).contains("trained on 10000 examples"), "{}", stderr(&o));
     assert!(stderr(&o).contains("has 64"), "{}", stderr(&o));
 }
+
+/// The committed diabetes table (scikit-learn's, 442 rows), copied into `dir`.
+fn diabetes(dir: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diabetes.csv");
+    std::fs::copy(src, dir.join("diabetes.csv")).unwrap();
+}
+
+/// The last epoch's record of a run's metrics.json.
+fn last_epoch(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("metrics.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["epochs"].as_array().unwrap().last().unwrap().clone()
+}
+
+#[test]
+fn csv_regression_resumes_bit_identically_with_its_data_flags_and_eval_reproduces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    diabetes(d);
+    let data = [
+        "--dataset",
+        "diabetes.csv",
+        "--label",
+        "target",
+        "--task",
+        "regression",
+        "--test-split",
+        "0.25",
+        "--split-seed",
+        "3",
+    ];
+    let run = ["--optimizer", "adam", "--lr", "0.01", "--validation-split", "0.2"];
+    let out = ok(&neurite(
+        &[&["train", "--epochs", "2", "--out", "straight"][..], &data, &run].concat(),
+        d,
+    ));
+    // 442 rows: 331 train (265 + 66 validation) / 111 test.
+    assert!(
+        out.contains("for regression on diabetes.csv (265 train / 66 validation / 111 test rows)"),
+        "{out}"
+    );
+    assert!(out.contains("train mse") && out.contains("val mae"), "{out}");
+    ok(&neurite(
+        &[&["train", "--epochs", "1", "--out", "split"][..], &data, &run].concat(),
+        d,
+    ));
+    // No data flags on resume: the run's own (label, task, split) rebuild the same rows.
+    let out = ok(&neurite(&["train", "--resume", "split", "--epochs", "2"], d));
+    assert!(out.contains("resuming"), "{out}");
+    let a = std::fs::read(d.join("straight/model.safetensors")).unwrap();
+    let b = std::fs::read(d.join("split/model.safetensors")).unwrap();
+    assert!(a == b, "model.safetensors differs between 2 epochs and 1 + resumed 1");
+    let last = last_epoch(&d.join("split"));
+    assert_eq!(last["metrics"], last_epoch(&d.join("straight"))["metrics"]);
+    let m = &last["metrics"];
+    for key in ["train_mse", "train_mae", "val_mse", "test_mse", "test_mae"] {
+        let v = m[key].as_f64().unwrap_or(f64::NAN);
+        // In the targets' units: the targets' variance is about 5,900, so not standardised.
+        assert!(v.is_finite() && v > 1.0, "{key}: {last}");
+    }
+    assert_eq!(last["train_loss"], m["train_mse"]);
+    let o = neurite(&["eval", "--weights", "split/model.safetensors", "--json"], d);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v["samples"], 111);
+    assert_eq!(v["mse"], m["test_mse"], "{v} vs {last}");
+    assert_eq!(v["mae"], m["test_mae"], "{v} vs {last}");
+    // Other data than the run's is refused, naming the flag.
+    let o = neurite(
+        &["train", "--resume", "split", "--epochs", "3", "--test-split", "0.5"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--test-split 0.5 (the run has 0.25)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = neurite(&["train", "--resume", "split", "--epochs", "3", "--label", "age"], d);
+    assert!(
+        stderr(&o).contains("--label age (the run has target)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn csv_regression_keeps_the_save_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    diabetes(d);
+    let data = ["--dataset", "diabetes.csv", "--task", "regression", "--out", "run"];
+    ok(&neurite(&[&["train", "--epochs", "1"][..], &data].concat(), d));
+    // An existing run is kept without --overwrite.
+    let o = neurite(&[&["train", "--epochs", "1"][..], &data].concat(), d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(d.join("run/checkpoint.safetensors").exists());
+    let svg = std::fs::read_to_string(d.join("run/curves.svg")).unwrap();
+    assert!(
+        svg.contains("mean absolute error per epoch"),
+        "curves.svg plots a regression's MAE"
+    );
+    // A diverging run saves finite weights (plain SGD at lr 1e6 overflows within epoch 1).
+    let o = neurite(
+        &[&["train", "--epochs", "2", "--overwrite", "--lr", "1e6"][..], &data].concat(),
+        d,
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("training diverged"), "{}", stderr(&o));
+    assert!(all_finite(&d.join("run/model.safetensors")));
+}

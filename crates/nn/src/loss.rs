@@ -245,6 +245,16 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// A mean loss `value` computed on targets standardised by `target_std`, in the targets'
+    /// own units: [`Loss::Mse`] times `target_std²` (the mean squared error); the other
+    /// losses, and a `None` scale, leave it as it is.
+    pub fn in_target_units(&self, value: f32, target_std: Option<f32>) -> f32 {
+        match (self, target_std) {
+            (Loss::Mse, Some(s)) => value * (s * s),
+            _ => value,
+        }
+    }
+
     /// The mean loss of `output` for a batch with class `labels` and optional float `targets`
     /// `[B, k]` (used by `Mse` and `BceWithLogits`; `CrossEntropy` always uses the labels).
     ///

@@ -2,8 +2,8 @@
 
 use neurite_nn::optim::{Optimizer, Sgd, StepLr};
 use neurite_nn::train::{
-    evaluate, fit, fit_with, Batch, BatchStats, Control, EpochStats, FitOptions, ScheduleUnit, TrainCallback,
-    TrainError,
+    evaluate, fit, fit_with, Batch, BatchStats, Control, EpochStats, FitOptions, Loss, Metric, ScheduleUnit,
+    TrainCallback, TrainError,
 };
 use neurite_nn::{Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
@@ -290,4 +290,79 @@ fn step_schedule_drives_the_learning_rate() {
     let lrs: Vec<f32> = rec.batches.iter().map(|b| b.learning_rate).collect();
     assert_eq!(lrs, vec![0.1, 0.05]);
     assert_eq!(opt.learning_rate(), 0.05);
+}
+
+/// Regression batches of the blobs without labels: targets `[B, 3]` = the one-hot class.
+fn regression_batches(x: &[f32], y: &[usize], epoch: usize) -> Vec<Batch> {
+    batches(x, y, epoch, true)
+        .into_iter()
+        .map(|b| {
+            let mut t = vec![0.0; b.labels.len() * 3];
+            for (i, &l) in b.labels.iter().enumerate() {
+                t[i * 3 + l] = 1.0;
+            }
+            Batch {
+                targets: Some(Tensor::from_vec(t, &[b.labels.len(), 3]).unwrap()),
+                labels: Vec::new(),
+                inputs: b.inputs,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn target_std_reports_the_same_training_in_the_targets_units() {
+    let (x, y) = blobs(64, 8);
+    let run = |target_std: Option<f32>| {
+        let mut model = mlp(9);
+        let mut opt = Sgd::new(model.parameters(), 0.1);
+        let mut rec = Recorder::default();
+        let options = FitOptions {
+            loss: Loss::Mse,
+            target_std,
+            ..FitOptions::new(2)
+        };
+        let report = fit_with(
+            &mut model,
+            &mut opt,
+            |e| regression_batches(&x, &y, e),
+            |_| regression_batches(&x, &y, 0),
+            &options,
+            &mut [&mut rec],
+        )
+        .unwrap();
+        let weights: Vec<f32> = model.parameters().iter().flat_map(Tensor::to_vec).collect();
+        (report, rec, weights)
+    };
+    let (plain, plain_rec, plain_weights) = run(None);
+    let (scaled, scaled_rec, scaled_weights) = run(Some(3.0));
+    // Batches without labels still count their rows.
+    assert_eq!(plain.epochs[0].images, 64);
+    assert!(plain.epochs[0].train_loss.is_finite());
+    // Training is the same; only what is reported changes, by 9 (MSE) and 3 (MAE).
+    assert_eq!(plain_weights, scaled_weights);
+    for (p, s) in plain.epochs.iter().zip(&scaled.epochs) {
+        assert_eq!(s.train_loss, p.train_loss * 9.0);
+        assert_eq!(s.test_loss.unwrap(), p.test_loss.unwrap() * 9.0);
+        for (split_p, split_s) in [(&p.train_metrics, &s.train_metrics), (&p.test_metrics, &s.test_metrics)] {
+            assert_eq!(split_s[0], (Metric::Mse, split_p[0].1 * 9.0));
+            assert_eq!(split_s[1], (Metric::Mae, split_p[1].1 * 3.0));
+        }
+    }
+    // The callbacks see what the report has (accuracy is NaN for a regression loss).
+    let seen = |e: &EpochStats| {
+        (
+            e.train_loss,
+            e.test_loss,
+            e.train_metrics.clone(),
+            e.test_metrics.clone(),
+        )
+    };
+    assert_eq!(
+        scaled_rec.epochs.iter().map(seen).collect::<Vec<_>>(),
+        scaled.epochs.iter().map(seen).collect::<Vec<_>>()
+    );
+    for (p, s) in plain_rec.batches.iter().zip(&scaled_rec.batches) {
+        assert_eq!(s.loss, p.loss * 9.0);
+    }
 }

@@ -62,7 +62,7 @@ impl Totals {
     /// Adds a batch whose mean loss was `mean_loss` and outputs `output`; returns the number
     /// of rows classified correctly (0 for a regression loss).
     pub fn add(&mut self, mean_loss: f32, output: &Tensor, batch: &Batch, loss: Loss, op: &str) -> usize {
-        let rows = batch.labels.len();
+        let rows = batch.len();
         let correct = if loss.is_classification() {
             count_correct(output, &batch.labels, op)
         } else {

@@ -130,7 +130,7 @@ impl Loop<'_, '_, '_, '_, '_> {
                 if let (Some(s), ScheduleUnit::Step) = (&options.schedule, options.schedule_unit) {
                     s.apply(self.optimizer, global_step);
                 }
-                let rows = batch.labels.len();
+                let rows = batch.len();
                 let mut correct = 0;
                 let stepped = step_observed(
                     self.model,
@@ -168,7 +168,7 @@ impl Loop<'_, '_, '_, '_, '_> {
                     epoch,
                     batch: index,
                     batches_per_epoch: options.batches_per_epoch,
-                    loss: loss_value,
+                    loss: options.loss.in_target_units(loss_value, options.target_std),
                     accuracy: if options.loss.is_classification() {
                         ratio(correct, rows)
                     } else {
@@ -195,14 +195,16 @@ impl Loop<'_, '_, '_, '_, '_> {
             }
             let eval_start = Instant::now();
             if let Some(validation) = &options.validation {
-                let v = evaluate_with(self.model, validation(epoch), options.loss, &metrics);
+                let v = evaluate_with(self.model, validation(epoch), options.loss, &metrics)
+                    .in_target_units(options.loss, options.target_std);
                 if v.samples > 0 {
                     stats.val_loss = Some(v.loss);
                     stats.val_accuracy = classification(&v, options);
                     stats.val_metrics = v.metrics;
                 }
             }
-            let test = evaluate_with(self.model, eval_batches(epoch), options.loss, &metrics);
+            let test = evaluate_with(self.model, eval_batches(epoch), options.loss, &metrics)
+                .in_target_units(options.loss, options.target_std);
             self.model.set_training(true);
             if test.samples > 0 {
                 stats.test_loss = Some(test.loss);
@@ -262,9 +264,9 @@ fn epoch_stats(
 ) -> EpochStats {
     EpochStats {
         epoch,
-        train_loss: totals.mean_loss(),
+        train_loss: options.loss.in_target_units(totals.mean_loss(), options.target_std),
         train_accuracy: totals.accuracy(options.loss),
-        train_metrics: totals.metrics(metrics),
+        train_metrics: super::metrics_in_target_units(totals.metrics(metrics), options.target_std),
         val_loss: None,
         val_accuracy: None,
         val_metrics: Vec::new(),

@@ -119,6 +119,25 @@ impl Metric {
             Metric::Mae => "mae",
         }
     }
+
+    /// `value` of this metric, computed on targets standardised by `target_std`, in the
+    /// targets' own units: MSE times `target_std²`, MAE times `target_std`; accuracy and a
+    /// `None` scale leave it as it is.
+    pub fn in_target_units(&self, value: f32, target_std: Option<f32>) -> f32 {
+        match (self, target_std) {
+            (Metric::Mse, Some(s)) => value * (s * s),
+            (Metric::Mae, Some(s)) => value * s,
+            _ => value,
+        }
+    }
+}
+
+/// [`Metric::in_target_units`] of every value.
+pub fn metrics_in_target_units(values: MetricValues, target_std: Option<f32>) -> MetricValues {
+    values
+        .into_iter()
+        .map(|(m, v)| (m, m.in_target_units(v, target_std)))
+        .collect()
 }
 
 /// Metric values, in the order of [`FitOptions::metrics`].
@@ -211,6 +230,18 @@ pub struct EvalStats {
     pub samples: usize,
 }
 
+impl EvalStats {
+    /// These statistics, computed on targets standardised by `target_std`, in the targets'
+    /// own units ([`Loss::in_target_units`], [`Metric::in_target_units`]).
+    pub fn in_target_units(self, loss: Loss, target_std: Option<f32>) -> EvalStats {
+        EvalStats {
+            loss: loss.in_target_units(self.loss, target_std),
+            metrics: metrics_in_target_units(self.metrics, target_std),
+            ..self
+        }
+    }
+}
+
 /// Receives progress from [`fit`]; every method defaults to doing nothing. Callbacks are
 /// `Send` because [`fit`] runs on a worker of rayon's pool.
 pub trait TrainCallback: Send {
@@ -292,6 +323,12 @@ pub struct FitOptions<'a> {
     pub loss: Loss,
     /// Metrics to report; empty means [`Metric::defaults_for`] the loss.
     pub metrics: Vec<Metric>,
+    /// The standard deviation the regression targets were divided by (standardised targets
+    /// train better): losses and metrics are then reported in the targets' own units
+    /// ([`Loss::in_target_units`], [`Metric::in_target_units`]), for the callbacks, the
+    /// report and early stopping (whose `min_delta` is then in those units too). Training
+    /// itself is unchanged.
+    pub target_std: Option<f32>,
     /// Held-out validation batches for an epoch index, evaluated after each epoch (before the
     /// test batches); they drive [`FitOptions::early_stopping`].
     pub validation: Option<Box<dyn Fn(usize) -> EpochBatches<'a> + Send + Sync + 'a>>,

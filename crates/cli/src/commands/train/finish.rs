@@ -103,38 +103,50 @@ pub fn records(report: &FitReport) -> Vec<EpochRecord> {
         .collect()
 }
 
+/// Prints the epochs as a table: loss and accuracy per split, or for a regression (records
+/// with `train_mse`) MSE and MAE in the targets' units; validation columns only for runs with
+/// a validation split.
 pub fn print_table(records: &[EpochRecord]) -> CliResult {
-    // Validation columns only for runs with a validation split.
     let val = records.iter().any(|r| r.val_loss.is_finite());
-    let val_head = if val {
-        format!("  {:>9}  {:>8}", "val loss", "val acc")
-    } else {
-        String::new()
-    };
-    outln!(
-        "\n{:>5}  {:>10}  {:>9}{val_head}  {:>9}  {:>8}  {:>8}",
-        "epoch",
-        "train loss",
-        "train acc",
-        "test loss",
-        "test acc",
-        "seconds"
-    )?;
-    for r in records {
-        let val_cells = if val {
-            format!("  {:>9.4}  {:>8}", r.val_loss, percent(r.val_accuracy))
+    let regression = records.iter().any(|r| r.metrics.contains_key("train_mse"));
+    let metric = |r: &EpochRecord, key: &str| r.metrics.get(key).map_or(f64::NAN, |v| *v);
+    type Cell = Box<dyn Fn(&EpochRecord) -> String>;
+    type Field = fn(&EpochRecord) -> f64;
+    let mut columns: Vec<(String, Cell)> = vec![("epoch".into(), Box::new(|r| r.epoch.to_string()))];
+    for split in ["train", "val", "test"] {
+        if split == "val" && !val {
+            continue;
+        }
+        if regression {
+            for m in ["mse", "mae"] {
+                let key = format!("{split}_{m}");
+                columns.push((
+                    format!("{split} {m}"),
+                    Box::new(move |r| format!("{:.4}", metric(r, &key))),
+                ));
+            }
         } else {
-            String::new()
-        };
-        outln!(
-            "{:>5}  {:>10.4}  {:>9}{val_cells}  {:>9.4}  {:>8}  {:>8.2}",
-            r.epoch,
-            r.train_loss,
-            percent(r.train_accuracy),
-            r.test_loss,
-            percent(r.test_accuracy),
-            r.seconds
-        )?;
+            let (loss, acc): (Field, Field) = match split {
+                "train" => (|r| r.train_loss, |r| r.train_accuracy),
+                "val" => (|r| r.val_loss, |r| r.val_accuracy),
+                _ => (|r| r.test_loss, |r| r.test_accuracy),
+            };
+            columns.push((format!("{split} loss"), Box::new(move |r| format!("{:.4}", loss(r)))));
+            columns.push((format!("{split} acc"), Box::new(move |r| percent(acc(r)))));
+        }
+    }
+    columns.push(("seconds".into(), Box::new(|r| format!("{:.2}", r.seconds))));
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { format!("{c:>5}") } else { format!("{c:>10}") })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    outln!("\n{}", line(columns.iter().map(|(h, _)| h.clone()).collect()))?;
+    for r in records {
+        outln!("{}", line(columns.iter().map(|(_, cell)| cell(r)).collect()))?;
     }
     Ok(())
 }

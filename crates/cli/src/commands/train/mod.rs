@@ -22,7 +22,7 @@ use neurite_nn::optim::{Adam, AdamW, Optimizer, Sgd};
 use neurite_nn::serialize;
 use neurite_nn::tensorboard::TensorBoardLogger;
 use neurite_nn::train::checkpoint::{self, CheckpointInfo};
-use neurite_nn::train::{fit_with, EarlyStopping, FitOptions, FitReport, TrainCallback, TrainError};
+use neurite_nn::train::{fit_with, EarlyStopping, FitOptions, FitReport, Loss, TrainCallback, TrainError};
 use neurite_nn::Module;
 use serde_json::json;
 
@@ -30,12 +30,13 @@ pub use finish::{records, write_json};
 
 use crate::checkpointer::Checkpointer;
 use crate::cli::{OptimizerName, TrainArgs};
-use crate::data::{self, OpenedAny};
+use crate::data::OpenedAny;
 use crate::error::{CliError, CliResult};
 use crate::metrics_file::MetricsFile;
 use crate::output::{outln, plural};
 use crate::plot::write_curves;
 use crate::progress::{install_ctrl_c, Progress};
+use crate::regression;
 use crate::run_dir;
 use crate::run_settings::RunSettings;
 use crate::source::{parse_dataset_arg, DatasetArg, TaskName};
@@ -87,8 +88,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
     };
     options::check_settings(&settings)?;
     let dataset = parse_dataset_arg(&settings.dataset).map_err(|e| CliError::usage(format!("--dataset: {e}")))?;
-    if matches!(dataset, DatasetArg::Csv(_)) && args.source.task == TaskName::Regression {
-        return regression(args, &settings, lr, &dataset);
+    if !matches!(dataset, DatasetArg::Csv(_)) && settings.source.task == TaskName::Regression {
+        return Err(CliError::usage("--task regression needs a .csv --dataset"));
     }
     let out = match (&args.resume, &args.out) {
         (Some(dir), _) => dir.clone(),
@@ -103,20 +104,6 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let out_dir = run_dir::prepare(&out, args.overwrite, resumed.is_some())?;
     let prepared = setup::prepare(args, &settings, &out_dir.path, resumed).inspect_err(|_| out_dir.discard())?;
     train(args, &settings, &out_dir.path, prepared)
-}
-
-/// CSV regression (`--task regression`): the CLI's own MSE loop for now (`regression.rs`),
-/// without checkpoints, resume or validation.
-fn regression(args: &TrainArgs, settings: &RunSettings, lr: f32, dataset: &DatasetArg) -> CliResult {
-    if args.resume.is_some() || settings.validation_split > 0.0 || settings.early_stopping.is_some() {
-        return Err(CliError::usage(
-            "--resume, --validation-split and --early-stopping are not available for CSV regression yet",
-        ));
-    }
-    match data::open_any(dataset, &args.source, args.data.data_dir.as_deref())? {
-        OpenedAny::Table(t) => crate::regression::train(args, lr, &t, |params| optimizer(args.optimizer, params, lr)),
-        OpenedAny::Images(..) => Err(CliError::usage("--task regression needs a .csv --dataset")),
-    }
 }
 
 /// `name` with every character but letters, digits, `-` and `_` replaced by `_`, for a
@@ -144,7 +131,8 @@ enum Sets {
         /// Test batches in order.
         test: Box<DataLoader>,
     },
-    /// A table's rows, standardised with the training part's statistics.
+    /// A table's rows, standardised with the training part's statistics (a regression's
+    /// targets are standardised per batch, with `Prepared::target_scale`).
     Table {
         /// Shuffled training rows.
         train: TableLoader,
@@ -168,6 +156,7 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
         mut model,
         mut opt,
         metadata,
+        target_scale,
         start,
         earlier,
     } = prepared;
@@ -194,7 +183,7 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
         OpenedAny::Table(t) => Sets::Table {
             train: TableLoader::new(&t.set.train.standardized(&t.set.standardize), settings.batch_size)
                 .shuffle(settings.seed),
-            test: TableLoader::new(&t.set.test.standardized(&t.set.standardize), 1000),
+            test: TableLoader::new(&t.set.test.standardized(&t.set.standardize), regression::EVAL_BATCH),
         },
     };
     let (n_train, n_test, unit) = match &opened {
@@ -208,15 +197,16 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
     };
     let split = !val_idx.is_empty();
     let num_batches = match &sets {
+        _ if split => train_idx.len().div_ceil(settings.batch_size),
         Sets::Table { train, .. } => train.num_batches(),
-        Sets::Images { .. } if split => train_idx.len().div_ceil(settings.batch_size),
         Sets::Images { train, .. } => train.num_batches(),
     };
     outln!(
-        "{} {} ({} parameters) on {} ({} train{} / {n_test} test {unit}{}), {:?} lr {}, batch {}, {}, {}",
+        "{} {} ({} parameters){} on {} ({} train{} / {n_test} test {unit}{}), {:?} lr {}, batch {}, {}, {}",
         if resume { "resuming" } else { "training" },
         spec.name(),
         model.num_parameters(),
+        if target_scale.is_some() { " for regression" } else { "" },
         info.display_name,
         if split { train_idx.len() } else { n_train },
         if split {
@@ -270,8 +260,19 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
         schedule: options::schedule(settings)?,
         validation: match &sets {
             Sets::Images { plain, .. } if split => Some(options::validation_batches(plain, &val_idx)),
+            Sets::Table { train, .. } if split => Some(options::table_validation_batches(
+                train,
+                &val_idx,
+                target_scale.as_ref(),
+            )),
             _ => None,
         },
+        loss: if target_scale.is_some() {
+            Loss::Mse
+        } else {
+            Loss::CrossEntropy
+        },
+        target_std: target_scale.as_ref().map(|s| s.std[0]),
         early_stopping: settings.early_stopping.map(|patience| EarlyStopping {
             patience,
             min_delta: 0.0,
@@ -288,18 +289,18 @@ fn train(args: &TrainArgs, settings: &RunSettings, out: &Path, prepared: Prepare
             callbacks.push(logger);
         }
         callbacks.push(&mut checkpointer);
-        let (sets, train_idx) = (&sets, split.then_some(train_idx.as_slice()));
+        let (sets, train_idx, targets) = (&sets, split.then_some(train_idx.as_slice()), target_scale.as_ref());
         fit_with(
             &mut model,
             opt.as_mut(),
             |epoch| match sets {
                 Sets::Images { train, .. } => options::train_batches(train, train_idx, settings.seed, epoch),
-                Sets::Table { train, .. } => Box::new(train.epoch(epoch as u64).map(options::to_batch)),
+                Sets::Table { train, .. } => options::table_train_batches(train, train_idx, targets, settings, epoch),
             },
             |_| -> Box<dyn Iterator<Item = neurite_nn::train::Batch>> {
                 match sets {
                     Sets::Images { test, .. } => Box::new(test.epoch(0).map(options::to_batch)),
-                    Sets::Table { test, .. } => Box::new(test.epoch(0).map(options::to_batch)),
+                    Sets::Table { test, .. } => Box::new(test.epoch(0).map(|b| regression::scaled_batch(b, targets))),
                 }
             },
             &fit_options,

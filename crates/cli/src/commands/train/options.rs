@@ -1,12 +1,15 @@
 //! The training options of `neurite train` from its settings: checks, the learning-rate
-//! schedule, augmentation, and the batches fed to `fit` (with or without a validation split).
+//! schedule, augmentation, and the batches fed to `fit` (images or a table's rows, with or
+//! without a validation split).
 
+use neurite_datasets::csv::{Standardize, TableLoader};
 use neurite_datasets::{Augment, Batch, DataLoader};
 use neurite_nn::optim::{ConstantLr, CosineAnnealingLr, LinearWarmup, LrSchedule, StepLr};
 use neurite_nn::train::{Batch as TrainBatch, EpochBatches};
 
 use crate::cli::{AugmentName, ScheduleName};
 use crate::error::{CliError, CliResult};
+use crate::regression;
 use crate::run_settings::RunSettings;
 use crate::validation;
 
@@ -101,6 +104,37 @@ pub fn validation_batches<'a>(
     val_idx: &'a [usize],
 ) -> Box<dyn Fn(usize) -> EpochBatches<'a> + Send + Sync + 'a> {
     Box::new(move |_| Box::new(validation::batches(plain, val_idx, 0, 0, false).map(to_batch)))
+}
+
+/// A table's training batches of `epoch` (a regression's targets standardised by `targets`):
+/// the loader's own shuffled epoch, or, with a validation split, the shuffled batches of the
+/// rows left for training.
+pub fn table_train_batches<'a>(
+    loader: &'a TableLoader,
+    train_idx: Option<&'a [usize]>,
+    targets: Option<&'a Standardize>,
+    s: &RunSettings,
+    epoch: usize,
+) -> Box<dyn Iterator<Item = TrainBatch> + 'a> {
+    let scaled = move |b| regression::scaled_batch(b, targets);
+    match train_idx {
+        Some(idx) => Box::new(validation::table_batches(loader, idx, s.batch_size, epoch, s.seed, true).map(scaled)),
+        None => Box::new(loader.epoch(epoch as u64).map(scaled)),
+    }
+}
+
+/// A table's validation rows `val_idx` of the training part (the same every epoch, in order).
+pub fn table_validation_batches<'a>(
+    loader: &'a TableLoader,
+    val_idx: &'a [usize],
+    targets: Option<&'a Standardize>,
+) -> Box<dyn Fn(usize) -> EpochBatches<'a> + Send + Sync + 'a> {
+    Box::new(move |_| {
+        Box::new(
+            validation::table_batches(loader, val_idx, regression::EVAL_BATCH, 0, 0, false)
+                .map(move |b| regression::scaled_batch(b, targets)),
+        )
+    })
 }
 
 /// A datasets batch as a training batch.

@@ -21,6 +21,7 @@ use crate::error::{CliError, CliResult};
 use crate::metrics_file::EpochRecord;
 use crate::model::{spec_from_flags, ModelFlags, DATASET_KEY};
 use crate::output::outln;
+use crate::regression::{self, TARGET_KEY};
 use crate::run_dir;
 use crate::run_settings::RunSettings;
 use crate::source::{parse_dataset_arg, DataRecord, DATA_KEY, STANDARDIZE_KEY};
@@ -67,6 +68,8 @@ pub struct Prepared {
     pub opt: Box<dyn Optimizer>,
     /// Metadata saved with the model and the checkpoints.
     pub metadata: Metadata,
+    /// A regression table's target standardisation (the training rows' mean and std).
+    pub target_scale: Option<Standardize>,
     /// Where training starts.
     pub start: Start,
     /// Metrics of the epochs before `start` (a resumed run's).
@@ -112,7 +115,8 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
             .map_err(|e| CliError::new(format!("--threads {n}: {e}")))?;
     }
     let dataset = parse_dataset_arg(&settings.dataset).map_err(|e| CliError::usage(format!("--dataset: {e}")))?;
-    let opened = data::open_any(&dataset, &args.source, args.data.data_dir.as_deref())?;
+    // The run's own source flags (a resumed run's saved ones), so `--resume` reads the same data.
+    let opened = data::open_any(&dataset, &settings.source, args.data.data_dir.as_deref())?;
     let (info, embedded, record, standardize): (DatasetInfo, bool, Option<DataRecord>, Option<Standardize>) =
         match &opened {
             OpenedAny::Images(o, record) => (o.data.info.clone(), o.is_embedded(), record.clone(), None),
@@ -123,11 +127,14 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
                 Some(t.set.standardize.clone()),
             ),
         };
-    if matches!(opened, OpenedAny::Table(_)) && (settings.validation_split > 0.0 || !settings.augment.is_empty()) {
-        return Err(CliError::usage(
-            "--validation-split and --augment work on images; a CSV holds out its test rows with --test-split",
-        ));
+    if matches!(opened, OpenedAny::Table(_)) && !settings.augment.is_empty() {
+        return Err(CliError::usage("--augment works on images, not on a CSV table"));
     }
+    // Regression: one output, trained on the targets standardised with the training rows'.
+    let target_scale = match &opened {
+        OpenedAny::Table(t) if t.set.train.targets().is_some() => Some(regression::fit_targets(&t.set.train)),
+        _ => None,
+    };
     let spec = spec_from_flags(
         ModelFlags {
             model: settings.model.as_deref(),
@@ -135,7 +142,7 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
             hidden: settings.hidden.as_deref(),
         },
         &info.input_shape(),
-        Some(info.num_classes()),
+        Some(if target_scale.is_some() { 1 } else { info.num_classes() }),
     )?;
     let optimizer_name = settings.optimizer()?;
     if spec.ends_in_softmax() {
@@ -155,6 +162,9 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
     }
     if let Some(standardize) = &standardize {
         metadata.insert(STANDARDIZE_KEY.to_string(), standardize.to_json());
+    }
+    if let Some(scale) = &target_scale {
+        metadata.insert(TARGET_KEY.to_string(), scale.to_json());
     }
     let n_train = train_len(&opened);
     if let (Some(saved), Some(r)) = (settings.train_images, &resumed) {
@@ -182,6 +192,7 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
         model,
         opt,
         metadata,
+        target_scale,
         start,
         earlier,
     })
