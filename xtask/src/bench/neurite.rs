@@ -95,14 +95,18 @@ fn cnn_steps(opts: &RunOptions<'_>, workload: Workload) -> Result<Measurement, S
             loader.epoch(0).take(205).map(|b| b.into_parts()).collect(),
         )
     } else {
+        // Synthetic CIFAR-shaped batches, shaped by the model's own input and class count.
+        let spec = ModelSpec::w4();
+        let shape: Vec<usize> = std::iter::once(64).chain(spec.input_shape().iter().copied()).collect();
+        let classes = spec.classes();
         let mut rng = seeded_rng(opts.seed);
         let batches = (0..8)
             .map(|i| {
-                let x = Tensor::uniform(&[64, 3, 32, 32], 0.0, 1.0, &mut rng);
-                (x, (0..64).map(|j| (i * 7 + j * 3) % 10).collect())
+                let x = Tensor::uniform(&shape, 0.0, 1.0, &mut rng);
+                (x, (0..64).map(|j| (i * 7 + j * 3) % classes).collect())
             })
             .collect();
-        (ModelSpec::w4(), 100, batches)
+        (spec, 100, batches)
     };
     let mut model = spec.build(&mut seeded_rng(opts.seed));
     let mut opt = Sgd::new(model.parameters(), 0.01).with_momentum(0.9);
