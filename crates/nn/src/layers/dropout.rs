@@ -1,10 +1,67 @@
 //! [`Dropout`] and [`Dropout2d`]: zero inputs (whole channels) at random in training mode,
 //! with inverted scaling.
 
+use std::cell::Cell;
+
 use neurite_tensor::{seeded_rng, Tensor, TensorRng};
 use rand::Rng;
 
 use crate::module::Module;
+
+thread_local! {
+    /// The optimizer step the forward pass on this thread belongs to, while `fit` runs one.
+    static TRAINING_STEP: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one training step's forward and backward) with dropout masks keyed to `step`:
+/// inside, every [`Dropout`] and [`Dropout2d`] draws its masks from a generator seeded by its
+/// own seed, the step and how many times it ran in this step, not from its running generator.
+/// The masks then depend only on the step, so a run resumed from a checkpoint at step `k`
+/// draws exactly the masks of an uninterrupted run ([`crate::train::fit_with`] does this for
+/// every step). Outside, the layers use their own generator.
+pub fn with_training_step<R>(step: u64, f: impl FnOnce() -> R) -> R {
+    let before = TRAINING_STEP.with(|s| s.replace(Some(step)));
+    let out = f();
+    TRAINING_STEP.with(|s| s.set(before));
+    out
+}
+
+/// Where a dropout layer draws this forward's mask from.
+struct MaskSource {
+    seed: u64,
+    rng: TensorRng,
+    /// The step of the last keyed draw and how many draws it had.
+    step_calls: Option<(u64, u64)>,
+}
+
+impl MaskSource {
+    fn new(seed: u64) -> MaskSource {
+        MaskSource {
+            seed,
+            rng: seeded_rng(seed),
+            step_calls: None,
+        }
+    }
+
+    /// Runs `draw` with the generator for this forward pass.
+    fn with<R>(&mut self, draw: impl FnOnce(&mut TensorRng) -> R) -> R {
+        match TRAINING_STEP.with(Cell::get) {
+            Some(step) => {
+                let calls = match self.step_calls {
+                    Some((s, n)) if s == step => n,
+                    _ => 0,
+                };
+                self.step_calls = Some((step, calls + 1));
+                // SplitMix-style mixing of (seed, step, call) into one seed.
+                let key = self.seed
+                    ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    ^ calls.wrapping_mul(0xBF58_476D_1CE4_E5B9).rotate_left(31);
+                draw(&mut seeded_rng(key))
+            }
+            None => draw(&mut self.rng),
+        }
+    }
+}
 
 /// `torch.nn.Dropout(p)`: in training mode each element is zeroed with probability `p` and the
 /// survivors are scaled by `1/(1-p)`, so the expected value is unchanged; in evaluation mode
@@ -23,7 +80,7 @@ use crate::module::Module;
 pub struct Dropout {
     p: f32,
     training: bool,
-    rng: TensorRng,
+    masks: MaskSource,
 }
 
 impl Dropout {
@@ -39,7 +96,7 @@ impl Dropout {
         Dropout {
             p,
             training: true,
-            rng: seeded_rng(seed),
+            masks: MaskSource::new(seed),
         }
     }
 
@@ -60,9 +117,11 @@ impl Module for Dropout {
         let shape = input.shape();
         let n: usize = shape.iter().product();
         let (keep, scale) = (1.0 - self.p, 1.0 / (1.0 - self.p));
-        let mask: Vec<f32> = (0..n)
-            .map(|_| if self.rng.random::<f32>() < keep { scale } else { 0.0 })
-            .collect();
+        let mask: Vec<f32> = self.masks.with(|rng| {
+            (0..n)
+                .map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 })
+                .collect()
+        });
         input * &Tensor::from_vec(mask, &shape).expect("mask shape")
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
@@ -95,7 +154,7 @@ impl Module for Dropout {
 pub struct Dropout2d {
     p: f32,
     training: bool,
-    rng: TensorRng,
+    masks: MaskSource,
 }
 
 impl Dropout2d {
@@ -111,7 +170,7 @@ impl Dropout2d {
         Dropout2d {
             p,
             training: true,
-            rng: seeded_rng(seed),
+            masks: MaskSource::new(seed),
         }
     }
 
@@ -137,9 +196,11 @@ impl Module for Dropout2d {
             return input.mul_scalar(0.0);
         }
         let (keep, scale) = (1.0 - self.p, 1.0 / (1.0 - self.p));
-        let mask: Vec<f32> = (0..shape[0] * shape[1])
-            .map(|_| if self.rng.random::<f32>() < keep { scale } else { 0.0 })
-            .collect();
+        let mask: Vec<f32> = self.masks.with(|rng| {
+            (0..shape[0] * shape[1])
+                .map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 })
+                .collect()
+        });
         // [N, C, 1, 1] broadcasts over each plane.
         input * &Tensor::from_vec(mask, &[shape[0], shape[1], 1, 1]).expect("mask shape")
     }

@@ -9,6 +9,7 @@ use super::{
     evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, ScheduleUnit,
     TrainCallback, TrainError,
 };
+use crate::layers::dropout::with_training_step;
 use crate::module::Module;
 use crate::optim::Optimizer;
 
@@ -132,14 +133,17 @@ impl Loop<'_, '_, '_, '_, '_> {
                 }
                 let rows = batch.len();
                 let mut correct = 0;
-                let stepped = step_observed(
-                    self.model,
-                    self.optimizer,
-                    &batch,
-                    options.loss,
-                    options.clip_grad_norm,
-                    |value, output| correct = totals.add(value, output, &batch, options.loss, "fit"),
-                );
+                // Dropout masks keyed to the step: a resumed run draws the same ones.
+                let stepped = with_training_step(global_step as u64, || {
+                    step_observed(
+                        self.model,
+                        self.optimizer,
+                        &batch,
+                        options.loss,
+                        options.clip_grad_norm,
+                        |value, output| correct = totals.add(value, output, &batch, options.loss, "fit"),
+                    )
+                });
                 let loss_value = match stepped {
                     Ok(value) => value,
                     Err(failure) => {
