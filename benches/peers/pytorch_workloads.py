@@ -1,38 +1,18 @@
 #!/usr/bin/env python3
-"""The W1-W7 workloads of docs/benchmarks.md in PyTorch (and numpy for W6/W7).
+"""The W1-W5 and W7 workloads of docs/benchmarks.md in PyTorch.
 
-Run by `cargo xtask bench --compare pytorch|numpy`, one workload and one repeat per process
-call, interleaved with neurite's runs. Prints one JSON object on stdout, e.g.
-{"workload": "W1", "seconds": 0.57, "accuracy": 0.926}.
+Run by `cargo xtask bench --compare pytorch`, one workload and one repeat per process call,
+interleaved with neurite's runs. Prints one JSON object on stdout, e.g.
+{"workload": "W1", "seconds": 0.57, "accuracy": 0.926, "version": "2.15.0"}.
 
-Usage: pytorch_workloads.py WORKLOAD --data-dir DIR [--threads 2] [--epochs 1] [--peer pytorch|numpy]
+Usage: pytorch_workloads.py WORKLOAD --data-dir DIR [--threads 2] [--epochs 1]
 """
-import argparse
-import json
 import os
-import struct
 import sys
 import time
 
-
-def read_idx(path):
-    import numpy as np
-    with open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    rank = magic & 0xFF
-    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
-
-
-def load_mnist(data_dir):
-    import numpy as np
-    d = os.path.join(data_dir, "mnist")
-    xtr = read_idx(os.path.join(d, "train-images-idx3-ubyte")).astype(np.float32) / 255.0
-    ytr = read_idx(os.path.join(d, "train-labels-idx1-ubyte")).astype(np.int64)
-    xte = read_idx(os.path.join(d, "t10k-images-idx3-ubyte")).astype(np.float32) / 255.0
-    yte = read_idx(os.path.join(d, "t10k-labels-idx1-ubyte")).astype(np.int64)
-    return xtr, ytr, xte, yte
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_mnist, main, time_sgemm  # noqa: E402
 
 
 def models(torch):
@@ -75,14 +55,13 @@ def train_epochs(torch, model, opt, x, y, batch, epochs, seed):
     return times
 
 
-def run_torch(args):
-    import numpy as np
+def run(args):
     import torch
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     w = args.workload
     if w == "W7":
-        return run_sgemm(lambda a, b: torch.mm(a, b), lambda m, k: torch.rand(m, k))
+        return time_sgemm(lambda a, b: torch.mm(a, b), lambda m, k: torch.rand(m, k))
     if w in ("W1", "W2", "W3", "W5"):
         xtr, ytr, xte, yte = load_mnist(args.data_dir)
         shape = (-1, 1, 28, 28) if w == "W3" else (-1, 784)
@@ -136,68 +115,15 @@ def run_torch(args):
                     model(xte[i:i + 1000])
                 best = min(best, time.perf_counter() - start)
         return {"seconds": best, "images_per_second": len(xte) / best}
-    raise SystemExit(f"workload {w} has no PyTorch version (use --peer numpy for W6)")
+    raise SystemExit(f"workload {w} has no PyTorch version (numpy_workloads.py runs W6)")
 
 
-def run_sgemm(mm, make):
-    out = {}
-    for (m, k, n) in [(1024, 1024, 1024), (64, 784, 128)]:
-        a, b = make(m, k), make(k, n)
-        reps = 20 if m == 1024 else 2000
-        mm(a, b)
-        start = time.perf_counter()
-        for _ in range(reps):
-            mm(a, b)
-        sec = (time.perf_counter() - start) / reps
-        out[f"gflops_{m}x{k}x{n}"] = 2 * m * k * n / sec / 1e9
-    out["seconds"] = 2 * 1024 ** 3 / out["gflops_1024x1024x1024"] / 1e9
+def run_with_version(args):
+    import torch
+    out = run(args)
+    out["version"] = torch.__version__
     return out
 
 
-def run_numpy(args):
-    import numpy as np
-    w = args.workload
-    if w == "W6":
-        start = time.perf_counter()
-        d = os.path.join(args.data_dir, "mnist")
-        xtr = read_idx(os.path.join(d, "train-images-idx3-ubyte"))
-        ytr = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))
-        read_idx(os.path.join(d, "t10k-images-idx3-ubyte"))
-        read_idx(os.path.join(d, "t10k-labels-idx1-ubyte"))
-        rng = np.random.default_rng(args.seed)
-        perm = rng.permutation(len(xtr))
-        first = xtr[perm[:64]].reshape(64, 784).astype(np.float32) / 255.0
-        first_ms = (time.perf_counter() - start) * 1000
-        start = time.perf_counter()
-        for i in range(0, len(xtr), 64):
-            idx = perm[i:i + 64]
-            batch = xtr[idx].reshape(len(idx), 784).astype(np.float32) / 255.0
-            labels = ytr[idx]
-        full = time.perf_counter() - start
-        assert first.shape == (64, 784) and batch.dtype == np.float32 and len(labels) > 0
-        return {"seconds": first_ms / 1000, "first_batch_ms": first_ms, "full_pass_seconds": full}
-    if w == "W7":
-        return run_sgemm(lambda a, b: a @ b, lambda m, k: np.random.rand(m, k).astype(np.float32))
-    raise SystemExit(f"workload {w} has no numpy version")
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("workload")
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--accuracy", action="store_true", help="W3: also train one epoch for test accuracy")
-    p.add_argument("--peer", choices=["pytorch", "numpy"], default="pytorch")
-    args = p.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    result = run_numpy(args) if args.peer == "numpy" else run_torch(args)
-    result["workload"] = args.workload
-    result["peer"] = args.peer
-    json.dump(result, sys.stdout)
-    print()
-
-
 if __name__ == "__main__":
-    main()
+    main(run_with_version, ["pytorch"], __doc__)

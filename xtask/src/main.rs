@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Download (or import with --from), verify and unpack the data sets the loaders read.
     FetchData(fetch::FetchArgs),
-    /// Run the W1-W7 benchmark workloads, optionally side by side with PyTorch or numpy.
+    /// Run the W1-W7 benchmark workloads, optionally side by side with peers (PyTorch, JAX, TensorFlow, ONNX Runtime, numpy).
     Bench(bench::BenchArgs),
     /// (internal) The fresh process of workload W6; prints one JSON result.
     #[command(hide = true)]

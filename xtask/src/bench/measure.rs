@@ -25,6 +25,12 @@ pub struct Measurement {
     /// W7: GFLOP/s at 64x784x128.
     #[serde(default, rename = "gflops_64x784x128", skip_serializing_if = "Option::is_none")]
     pub gflops_small: Option<f64>,
+    /// A peer's framework version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// numpy: the BLAS library and kernel it ran (threadpoolctl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blas: Option<String>,
 }
 
 /// Median, minimum and maximum of some runs.

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the W1-W7 workload harness of docs/benchmarks.md, optionally side by
-//! side with PyTorch (W1-W5) or numpy (W6-W7), interleaved run by run.
+//! side with peers (PyTorch, JAX, TensorFlow, ONNX Runtime, numpy), interleaved run by run.
 
+mod machine;
 mod measure;
 mod neurite;
 mod peer;
@@ -12,19 +13,11 @@ use std::path::PathBuf;
 use clap::Args;
 use neurite_datasets::data_dir::resolve_data_dir;
 
+use self::machine::Machine;
 use self::neurite::RunOptions;
-use self::peer::Peer;
-use self::report::WorkloadReport;
+use self::peer::{Compare, Peer, PeerKind};
+use self::report::{Report, WorkloadReport};
 use self::spec::Workload;
-
-/// Which peer to compare with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Compare {
-    /// PyTorch for W1-W5 (and numpy for W6-W7).
-    Pytorch,
-    /// numpy for W6-W7 only.
-    Numpy,
-}
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Args)]
@@ -38,12 +31,19 @@ pub struct BenchArgs {
     /// Threads for neurite (rayon) and the peer.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Also run the workloads in a peer, interleaved with neurite's runs.
-    #[arg(long, value_enum)]
-    pub compare: Option<Compare>,
-    /// Python interpreter for the peer.
-    #[arg(long, default_value = "python3")]
-    pub python: PathBuf,
+    /// Also run the workloads in these peers (comma-separated), interleaved with neurite's
+    /// runs; each runs the workloads its script implements (jax: a per-step `jit` and a
+    /// whole-epoch `lax.scan` variant).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub compare: Vec<Compare>,
+    /// Python interpreters for the peers (comma-separated): `PATH` for every peer, or
+    /// `NAME=PATH` for one (e.g. `jax=~/venv-jax/bin/python`); default `python3`.
+    #[arg(long, value_delimiter = ',')]
+    pub python: Vec<String>,
+    /// The machine's f32 peak in GFLOP/s for the physical floor (default: estimated from the
+    /// clock and vector width).
+    #[arg(long)]
+    pub peak_gflops: Option<f64>,
     /// Epochs for W1/W2 (accuracy after 5 epochs: --epochs 5); the time reported is epoch 1's.
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
@@ -92,14 +92,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .map_err(|e| format!("--threads {}: {e}", args.threads))?;
     let (data_dir, _) = resolve_data_dir(args.data_dir.as_deref());
     let workloads = args.workloads.clone().unwrap_or_else(|| Workload::ALL.to_vec());
-    let peers: Option<(Option<Peer>, Peer)> = match args.compare {
-        None => None,
-        Some(Compare::Pytorch) => Some((
-            Some(Peer::find(&args.python, "pytorch")?),
-            Peer::find(&args.python, "numpy")?,
-        )),
-        Some(Compare::Numpy) => Some((None, Peer::find(&args.python, "numpy")?)),
-    };
+    let peers = find_peers(args, &workloads)?;
+    let machine = Machine::current(args.threads, args.peak_gflops);
+    eprintln!("{}", machine.describe());
     let opts = RunOptions {
         data_dir: &data_dir,
         epochs: args.epochs.max(1),
@@ -108,34 +103,56 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     };
     let mut reports = Vec::new();
     for &w in &workloads {
-        let peer = peers.as_ref().and_then(|(torch, numpy)| match w.peer() {
-            "pytorch" => torch.as_ref(),
-            _ => Some(numpy),
-        });
+        let these: Vec<&Peer> = peers.iter().filter(|p| p.kind.runs(w)).collect();
         let mut ours = Vec::new();
-        let mut theirs = Vec::new();
+        let mut theirs: Vec<(PeerKind, Vec<_>)> = these.iter().map(|p| (p.kind, Vec::new())).collect();
         for r in 0..args.repeat {
             eprintln!("{} {} run {}/{}: neurite", w.id(), w.name(), r + 1, args.repeat);
             ours.push(neurite::run(w, &opts).map_err(|e| format!("{}: {e}", w.id()))?);
-            if let Some(p) = peer {
-                eprintln!("{} {} run {}/{}: {}", w.id(), w.name(), r + 1, args.repeat, w.peer());
-                theirs.push(p.run(w, &data_dir, args.threads, opts.epochs, args.accuracy)?);
+            for (p, (_, runs)) in these.iter().zip(&mut theirs) {
+                eprintln!(
+                    "{} {} run {}/{}: {}",
+                    w.id(),
+                    w.name(),
+                    r + 1,
+                    args.repeat,
+                    p.kind.name()
+                );
+                runs.push(p.run(w, &data_dir, args.threads, opts.epochs, args.accuracy)?);
             }
         }
-        reports.push(WorkloadReport::new(w, ours, theirs, peer.is_some()));
+        reports.push(WorkloadReport::new(w, ours, theirs, &machine));
     }
+    let report = Report {
+        machine,
+        repeat: args.repeat,
+        workloads: reports,
+    };
     println!(
         "\n{} threads, {} repeats, epochs {}; times in seconds (W3/W4: timed steps, W6: to first batch, W7: one 1024³ product)\n",
         args.threads, args.repeat, opts.epochs
     );
-    report::print_table(&reports);
-    report::write_json(&args.json, &reports)?;
+    report::print_tables(&report);
+    report::write_json(&args.json, &report)?;
     println!("\nwrote {}", args.json.display());
     if let Some(plot) = &args.plot {
-        report::write_plot(plot, &reports)?;
+        report::write_plot(plot, &report)?;
         println!("wrote {}", plot.display());
     }
     Ok(())
+}
+
+/// The peers `--compare` names that run at least one of `workloads`, each checked to import.
+fn find_peers(args: &BenchArgs, workloads: &[Workload]) -> Result<Vec<Peer>, String> {
+    peer::check_python_entries(&args.python)?;
+    let mut kinds: Vec<PeerKind> = args.compare.iter().flat_map(|c| c.kinds().iter().copied()).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+        .into_iter()
+        .filter(|k| workloads.iter().any(|&w| k.runs(w)))
+        .map(|k| Peer::find(&peer::python_for(&args.python, k.framework()), k))
+        .collect()
 }
 
 /// The hidden W6 child: prints one JSON measurement.
