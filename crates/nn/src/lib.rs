@@ -4,6 +4,7 @@
 //! written from `neurite-tensor` ops.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 // Lets `#[derive(Module)]`'s `::neurite_nn::...` paths resolve inside this crate too.
 extern crate self as neurite_nn;

@@ -41,6 +41,7 @@
 //! on any thread: the same seed and inputs give bit-identical results with 1 or many threads.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod alloc;
 pub mod atomic_file;

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 /// The kernels this CPU can run (the portable one always).
 fn kernels() -> Vec<Kernel> {
-    [Kernel::Avx2Fma, Kernel::Portable]
+    [Kernel::Avx512, Kernel::Avx2Fma, Kernel::Portable]
         .into_iter()
         .filter(|k| k.is_available())
         .collect()
@@ -137,6 +137,42 @@ proptest! {
     }
 }
 
+/// Sizes on both sides of each kernel's register tile (AVX-512: 14x32, AVX2: 6x16), empty and
+/// single rows, columns and inner steps, and inner sizes just over one `k` block (AVX-512:
+/// 256, AVX2: 384), with row-major and transposed operands.
+#[test]
+fn edge_sizes_around_the_register_tiles_match_naive() {
+    use Layout::*;
+    let ms = [0, 1, 5, 6, 7, 13, 14, 15, 29];
+    let ns = [0, 1, 15, 16, 17, 31, 32, 33];
+    let ks = [0, 1, 7, 257, 385];
+    let mut seed = 0;
+    for kernel in kernels() {
+        for &m in &ms {
+            for &n in &ns {
+                for &k in &ks {
+                    seed += 3;
+                    let layouts = if seed % 2 == 0 {
+                        [RowMajor, RowMajor, RowMajor]
+                    } else {
+                        [RowMajor, ColMajor, RowMajor]
+                    };
+                    check(
+                        kernel,
+                        m,
+                        k,
+                        n,
+                        layouts,
+                        1.0,
+                        if seed % 3 == 0 { 0.5 } else { 0.0 },
+                        seed,
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Shapes that cross the row, inner and column blocks (and the transposing pack paths), run
 /// with 1, 2 and 3 threads: every kernel matches the reference, and each gives the same bits
 /// whatever the thread count.
@@ -226,7 +262,8 @@ fn product_equals_gemm_into_zeros() {
 fn kernel_names_parse() {
     assert_eq!(Kernel::from_name("AVX2"), Some(Kernel::Avx2Fma));
     assert_eq!(Kernel::from_name(" portable "), Some(Kernel::Portable));
-    assert_eq!(Kernel::from_name("avx512"), None);
+    assert_eq!(Kernel::from_name("avx512"), Some(Kernel::Avx512));
+    assert_eq!(Kernel::from_name("avx-512"), None);
 }
 
 #[test]

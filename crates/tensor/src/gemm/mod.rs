@@ -18,6 +18,8 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
 mod blocked;
 #[cfg(target_arch = "x86_64")]
 mod pack;
@@ -34,7 +36,10 @@ pub const PAR_MIN_FLOPS: usize = 1 << 20;
 /// Which sgemm implementation computes a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// neurite's packed AVX2+FMA product (x86-64 with AVX2 and FMA).
+    /// neurite's packed AVX-512F product, 14x32 register tile (x86-64 with AVX-512F, AVX2
+    /// and FMA).
+    Avx512,
+    /// neurite's packed AVX2+FMA product, 6x16 register tile (x86-64 with AVX2 and FMA).
     Avx2Fma,
     /// `matrixmultiply::sgemm` (every CPU; its AVX-512F kernel where the CPU has one).
     Portable,
@@ -86,6 +91,7 @@ impl Kernel {
     /// The kernel called `name` (`avx2` or `portable`, any case).
     pub fn from_name(name: &str) -> Option<Kernel> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" => Some(Kernel::Avx512),
             "avx2" => Some(Kernel::Avx2Fma),
             "portable" => Some(Kernel::Portable),
             _ => None,
@@ -99,8 +105,10 @@ impl Kernel {
             Kernel::Avx2Fma => {
                 std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Kernel::Avx2Fma.is_available() && std::arch::is_x86_feature_detected!("avx512f"),
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2Fma => false,
+            Kernel::Avx2Fma | Kernel::Avx512 => false,
             Kernel::Portable => true,
         }
     }
@@ -186,10 +194,14 @@ fn multiply(
         return;
     }
     match kernel {
+        // SAFETY: the caller checked that the CPU can run `kernel`.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => blocked::gemm(alpha, a, b, beta, c),
+        Kernel::Avx512 => unsafe { blocked::gemm::<avx512::Avx512>(alpha, a, b, beta, c) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { blocked::gemm::<avx2::Avx2>(alpha, a, b, beta, c) },
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Avx2Fma => unreachable!("checked by is_available"),
+        Kernel::Avx2Fma | Kernel::Avx512 => unreachable!("checked by is_available"),
         Kernel::Portable => portable::gemm(alpha, a, b, beta, c),
     }
 }
