@@ -225,19 +225,38 @@ fn large_products_match_naive_and_ignore_thread_count() {
     }
 }
 
+/// `gemm` runs the kernel `for_product` names for each shape (the forced one when
+/// `NEURITE_SGEMM` is set), and that choice follows the documented rule.
 #[test]
-fn gemm_uses_the_selected_kernel() {
-    let kernel = Kernel::selected();
-    if std::env::var(neurite_tensor::gemm::KERNEL_ENV).is_err() {
-        assert_eq!(kernel, Kernel::detect());
+fn gemm_uses_the_kernel_chosen_for_the_shape() {
+    let forced = std::env::var(neurite_tensor::gemm::KERNEL_ENV).is_ok();
+    for &(m, k, n) in &[(9, 20, 17), (64, 128, 10), (70, 33, 130)] {
+        let kernel = Kernel::for_product(m, k, n);
+        assert!(kernel.is_available());
+        if !forced {
+            assert_eq!(kernel, Kernel::best_for(m, k, n));
+            let narrow = Kernel::detect() == Kernel::Avx512 && n <= neurite_tensor::gemm::NARROW_MAX_COLS;
+            assert_eq!(
+                kernel == Kernel::Portable,
+                narrow || Kernel::detect() == Kernel::Portable
+            );
+        }
+        let (a, b) = (random(m, k, 1), random(k, n, 2));
+        let mut via_gemm = Array2::zeros((m, n));
+        let mut via_kernel = Array2::zeros((m, n));
+        neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
+        gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
+        assert!(
+            via_gemm
+                .iter()
+                .zip(&via_kernel)
+                .all(|(g, w)| g.to_bits() == w.to_bits()),
+            "{m}x{k}x{n}"
+        );
     }
-    assert!(kernel.is_available());
-    let (a, b) = (random(9, 20, 1), random(20, 17, 2));
-    let mut via_gemm = Array2::zeros((9, 17));
-    let mut via_kernel = Array2::zeros((9, 17));
-    neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
-    gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
-    assert_eq!(via_gemm, via_kernel);
+    if !forced {
+        assert_eq!(Kernel::selected(), Kernel::detect());
+    }
 }
 
 /// `product` (no zero-fill) gives the same bits as `gemm` into zeros, including an empty

@@ -331,13 +331,7 @@ fn conv2d_with(
             im2col(&g, xg, col);
             let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
             let mut yv = ArrayViewMut2::from_shape((og, p), yg).expect("output shape");
-            gemm(
-                1.0,
-                &w2.slice_axis(Axis(0), group_rows(gi, og)),
-                &colv,
-                beta,
-                &mut yv,
-            );
+            gemm(1.0, &w2.slice_axis(Axis(0), group_rows(gi, og)), &colv, beta, &mut yv);
         }
         epilogue.forward(y);
     };
