@@ -11,6 +11,7 @@ extern crate self as neurite_nn;
 
 pub mod fields;
 pub mod functional;
+pub mod infer;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
