@@ -1,7 +1,7 @@
 //! # neurite-tensor
 //!
 //! N-dimensional f32 tensors on [`ndarray`] storage, with NumPy broadcasting, a strided
-//! matmul (our own packed AVX2+FMA sgemm, [`matrixmultiply`] on other CPUs), rayon
+//! matmul (our own packed AVX-512F and AVX2+FMA sgemm, [`matrixmultiply`] on other CPUs), rayon
 //! parallelism for large element-wise work, and reverse-mode automatic differentiation. It is the bottom layer of neurite: the `neurite-nn` layers,
 //! losses and optimizers are written from these ops.
 //!
