@@ -205,6 +205,13 @@ pub(super) unsafe fn gemm<K: MicroKernel>(
     beta: f32,
     c: &mut ArrayViewMut2<'_, f32>,
 ) {
+    const {
+        assert!(
+            K::MR <= 16 && K::NR.is_multiple_of(8) && K::MR * K::NR <= MAX_TILE,
+            "a micro-kernel's tile must suit the packing and the edge scratch tile"
+        );
+        assert!(K::MC.is_multiple_of(K::MR) && K::NC.is_multiple_of(K::NR));
+    }
     let ((m, k), n) = (a.dim(), b.dim().1);
     let c = StridedMut {
         ptr: c.as_mut_ptr(),
