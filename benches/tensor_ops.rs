@@ -28,7 +28,7 @@ fn sgemm(c: &mut Criterion) {
         let b2 = if b_transposed { b2.reversed_axes() } else { b2 };
         let mut out = Array2::<f32>::zeros((m, n));
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
-        for kernel in [Kernel::Avx2Fma, Kernel::Portable]
+        for kernel in [Kernel::Avx512, Kernel::Avx2Fma, Kernel::Portable]
             .into_iter()
             .filter(|k| k.is_available())
         {

@@ -3,6 +3,8 @@
 //! Each task lives in its own module tree; this file only parses the command line and
 //! dispatches to it.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 
 use std::error::Error;

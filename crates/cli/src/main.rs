@@ -5,6 +5,8 @@
 //! 130 for a training run stopped by Ctrl-C after saving. A reader that closes stdout early
 //! ends the command quietly with 141, as a process killed by SIGPIPE would.
 
+#![forbid(unsafe_code)]
+
 mod checkpointer;
 mod cli;
 mod commands;

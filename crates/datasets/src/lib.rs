@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod augment;
 pub mod batch;

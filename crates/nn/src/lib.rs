@@ -4,12 +4,14 @@
 //! written from `neurite-tensor` ops.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 // Lets `#[derive(Module)]`'s `::neurite_nn::...` paths resolve inside this crate too.
 extern crate self as neurite_nn;
 
 pub mod fields;
 pub mod functional;
+pub mod infer;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

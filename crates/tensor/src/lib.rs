@@ -1,7 +1,7 @@
 //! # neurite-tensor
 //!
 //! N-dimensional f32 tensors on [`ndarray`] storage, with NumPy broadcasting, a strided
-//! matmul (our own packed AVX2+FMA sgemm, [`matrixmultiply`] on other CPUs), rayon
+//! matmul (our own packed AVX-512F and AVX2+FMA sgemm, [`matrixmultiply`] on other CPUs), rayon
 //! parallelism for large element-wise work, and reverse-mode automatic differentiation. It is the bottom layer of neurite: the `neurite-nn` layers,
 //! losses and optimizers are written from these ops.
 //!
@@ -41,6 +41,7 @@
 //! on any thread: the same seed and inputs give bit-identical results with 1 or many threads.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod alloc;
 pub mod atomic_file;

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 /// The kernels this CPU can run (the portable one always).
 fn kernels() -> Vec<Kernel> {
-    [Kernel::Avx2Fma, Kernel::Portable]
+    [Kernel::Avx512, Kernel::Avx2Fma, Kernel::Portable]
         .into_iter()
         .filter(|k| k.is_available())
         .collect()
@@ -137,6 +137,42 @@ proptest! {
     }
 }
 
+/// Sizes on both sides of each kernel's register tile (AVX-512: 14x32, AVX2: 6x16), empty and
+/// single rows, columns and inner steps, and inner sizes just over one `k` block (AVX-512:
+/// 256, AVX2: 384), with row-major and transposed operands.
+#[test]
+fn edge_sizes_around_the_register_tiles_match_naive() {
+    use Layout::*;
+    let ms = [0, 1, 5, 6, 7, 13, 14, 15, 29];
+    let ns = [0, 1, 15, 16, 17, 31, 32, 33];
+    let ks = [0, 1, 7, 257, 385];
+    let mut seed = 0;
+    for kernel in kernels() {
+        for &m in &ms {
+            for &n in &ns {
+                for &k in &ks {
+                    seed += 3;
+                    let layouts = if seed % 2 == 0 {
+                        [RowMajor, RowMajor, RowMajor]
+                    } else {
+                        [RowMajor, ColMajor, RowMajor]
+                    };
+                    check(
+                        kernel,
+                        m,
+                        k,
+                        n,
+                        layouts,
+                        1.0,
+                        if seed % 3 == 0 { 0.5 } else { 0.0 },
+                        seed,
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Shapes that cross the row, inner and column blocks (and the transposing pack paths), run
 /// with 1, 2 and 3 threads: every kernel matches the reference, and each gives the same bits
 /// whatever the thread count.
@@ -189,19 +225,38 @@ fn large_products_match_naive_and_ignore_thread_count() {
     }
 }
 
+/// `gemm` runs the kernel `for_product` names for each shape (the forced one when
+/// `NEURITE_SGEMM` is set), and that choice follows the documented rule.
 #[test]
-fn gemm_uses_the_selected_kernel() {
-    let kernel = Kernel::selected();
-    if std::env::var(neurite_tensor::gemm::KERNEL_ENV).is_err() {
-        assert_eq!(kernel, Kernel::detect());
+fn gemm_uses_the_kernel_chosen_for_the_shape() {
+    let forced = std::env::var(neurite_tensor::gemm::KERNEL_ENV).is_ok();
+    for &(m, k, n) in &[(9, 20, 17), (64, 128, 10), (70, 33, 130)] {
+        let kernel = Kernel::for_product(m, k, n);
+        assert!(kernel.is_available());
+        if !forced {
+            assert_eq!(kernel, Kernel::best_for(m, k, n));
+            let narrow = Kernel::detect() == Kernel::Avx512 && n <= neurite_tensor::gemm::NARROW_MAX_COLS;
+            assert_eq!(
+                kernel == Kernel::Portable,
+                narrow || Kernel::detect() == Kernel::Portable
+            );
+        }
+        let (a, b) = (random(m, k, 1), random(k, n, 2));
+        let mut via_gemm = Array2::zeros((m, n));
+        let mut via_kernel = Array2::zeros((m, n));
+        neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
+        gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
+        assert!(
+            via_gemm
+                .iter()
+                .zip(&via_kernel)
+                .all(|(g, w)| g.to_bits() == w.to_bits()),
+            "{m}x{k}x{n}"
+        );
     }
-    assert!(kernel.is_available());
-    let (a, b) = (random(9, 20, 1), random(20, 17, 2));
-    let mut via_gemm = Array2::zeros((9, 17));
-    let mut via_kernel = Array2::zeros((9, 17));
-    neurite_tensor::gemm::gemm(1.0, &a.view(), &b.view(), 0.0, &mut via_gemm.view_mut());
-    gemm_with(kernel, 1.0, &a.view(), &b.view(), 0.0, &mut via_kernel.view_mut());
-    assert_eq!(via_gemm, via_kernel);
+    if !forced {
+        assert_eq!(Kernel::selected(), Kernel::detect());
+    }
 }
 
 /// `product` (no zero-fill) gives the same bits as `gemm` into zeros, including an empty
@@ -226,7 +281,8 @@ fn product_equals_gemm_into_zeros() {
 fn kernel_names_parse() {
     assert_eq!(Kernel::from_name("AVX2"), Some(Kernel::Avx2Fma));
     assert_eq!(Kernel::from_name(" portable "), Some(Kernel::Portable));
-    assert_eq!(Kernel::from_name("avx512"), None);
+    assert_eq!(Kernel::from_name("avx512"), Some(Kernel::Avx512));
+    assert_eq!(Kernel::from_name("avx-512"), None);
 }
 
 #[test]

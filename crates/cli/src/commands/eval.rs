@@ -5,9 +5,10 @@
 use neurite_datasets::catalog::DatasetKind;
 use neurite_datasets::csv::TableLoader;
 use neurite_datasets::{DataLoader, Layout};
+use neurite_nn::infer::Inference;
 use neurite_nn::metrics::ConfusionMatrix;
-use neurite_nn::Module;
-use neurite_tensor::no_grad;
+use neurite_nn::{Module, Sequential};
+use neurite_tensor::{no_grad, Tensor};
 use serde_json::json;
 
 use crate::cli::EvalArgs;
@@ -66,6 +67,8 @@ pub fn run(args: &EvalArgs) -> CliResult {
         )));
     }
     let mut confusion = ConfusionMatrix::new(info.num_classes());
+    // MLPs run on the inference path (no graph, buffers reused, the same logits).
+    let mut fast = Inference::new(&spec, &model);
     match &opened {
         OpenedAny::Images(o, _) => {
             let layout = if spec.takes_flat_input() {
@@ -78,8 +81,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
             rayon::scope(|_| {
                 no_grad(|| {
                     for batch in loader.epoch(0) {
-                        let logits = model.forward(&batch.images);
-                        confusion.update(&logits, &batch.labels);
+                        classify(&mut fast, &mut model, &batch.images, &batch.labels, &mut confusion);
                     }
                 })
             });
@@ -95,8 +97,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
             rayon::scope(|_| {
                 no_grad(|| {
                     for batch in loader.epoch(0) {
-                        let logits = model.forward(&batch.images);
-                        confusion.update(&logits, &batch.labels);
+                        classify(&mut fast, &mut model, &batch.images, &batch.labels, &mut confusion);
                     }
                 })
             });
@@ -147,4 +148,19 @@ pub fn run(args: &EvalArgs) -> CliResult {
         outln!()?;
     }
     Ok(())
+}
+
+/// Adds one batch's predictions to `confusion`: from the inference path when the model has
+/// one, else from the graph forward's logits.
+fn classify(
+    fast: &mut Option<Inference>,
+    model: &mut Sequential,
+    images: &Tensor,
+    labels: &[usize],
+    confusion: &mut ConfusionMatrix,
+) {
+    match fast {
+        Some(fast) => confusion.add_predictions(fast.predict(images), labels),
+        None => confusion.update(&model.forward(images), labels),
+    }
 }

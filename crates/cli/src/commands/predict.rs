@@ -7,7 +7,8 @@ use neurite_datasets::catalog::DatasetKind;
 use neurite_datasets::csv::{read_table, CsvOptions, LabelColumn, Standardize, Task};
 use neurite_datasets::folder::{decode_image, image_to_chw};
 use neurite_datasets::DatasetInfo;
-use neurite_nn::{Module, Sequential};
+use neurite_nn::infer::Inference;
+use neurite_nn::{ModelSpec, Module, Sequential};
 use neurite_tensor::{no_grad, Tensor};
 
 use crate::cli::PredictArgs;
@@ -42,9 +43,35 @@ pub fn load_image(path: &Path, chw: [usize; 3], light_on_dark: bool) -> CliResul
     Ok(values)
 }
 
+/// A model's forward pass: the inference path when it runs the model (an MLP), else the
+/// graph forward under `no_grad`; the same logits either way.
+struct Forward<'m> {
+    model: &'m mut Sequential,
+    fast: Option<Inference>,
+}
+
+impl<'m> Forward<'m> {
+    fn new(spec: &ModelSpec, model: &'m mut Sequential) -> Forward<'m> {
+        let fast = Inference::new(spec, model);
+        Forward { model, fast }
+    }
+
+    /// The logits of `input` (`[B, ...]`), `[B, outputs]`.
+    fn logits(&mut self, input: &Tensor) -> Tensor {
+        match &mut self.fast {
+            Some(fast) => {
+                let outputs = fast.outputs();
+                let values = fast.logits(input).to_vec();
+                Tensor::from_vec(values, &[input.dim(0), outputs]).expect("rows x outputs logits")
+            }
+            None => no_grad(|| self.model.forward(input)),
+        }
+    }
+}
+
 /// The three most likely classes of `input` (`[1, ...]`), as `name p%`.
-fn top3(model: &mut Sequential, input: &Tensor, names: &[String]) -> String {
-    let probs = no_grad(|| model.forward(input).softmax(1)).to_vec();
+fn top3(model: &mut Forward<'_>, input: &Tensor, names: &[String]) -> String {
+    let probs = no_grad(|| model.logits(input).softmax(1)).to_vec();
     let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked
@@ -60,6 +87,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
     let fallback = args.dataset.unwrap_or(DatasetKind::Mnist);
     let (spec, recorded) = spec_for_file(&args.weights, &args.model, fallback)?;
     let mut model = load_model(&spec, &args.weights)?;
+    let mut model = Forward::new(&spec, &mut model);
     let features: usize = spec.input_shape().iter().product();
     let (record, standardize) = recorded_data(&args.weights, features)?;
     let (chw, names, light_on_dark) = match (&record, args.dataset) {
@@ -101,7 +129,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
 /// with the training part's statistics.
 fn predict_rows(
     args: &PredictArgs,
-    model: &mut Sequential,
+    model: &mut Forward<'_>,
     record: &DataRecord,
     standardize: Option<Standardize>,
 ) -> CliResult {
@@ -141,7 +169,7 @@ fn predict_rows(
                 .map_err(|e| CliError::new(e.to_string()))?;
             let answer = match &target_scale {
                 Some(s) => {
-                    let y = no_grad(|| model.forward(&input)).item();
+                    let y = model.logits(&input).item();
                     format!("{}", y * s.std[0] + s.mean[0])
                 }
                 None => top3(model, &input, class_names),

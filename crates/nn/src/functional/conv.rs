@@ -11,13 +11,19 @@
 //! per group inside each image: group `g` reads input channels `g·C/G ..`, which are
 //! contiguous in NCHW, and writes output channels `g·O/G ..` with weight rows `g·O/G ..`.
 
-use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, Slice};
 use neurite_tensor::gemm::gemm;
 use neurite_tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::epilogue::Epilogue;
 use super::{worth_parallel, Size2};
+
+/// The rows of group `gi`'s filters (`og` per group) in the `[out, k]` weight matrix. (A
+/// `Slice`, not ndarray's `s!`, whose expansion allows `unsafe_code`, which this crate forbids.)
+fn group_rows(gi: usize, og: usize) -> Slice {
+    Slice::from(gi * og..(gi + 1) * og)
+}
 
 /// Images whose weight-gradient contributions are summed together before the fixed-order
 /// reduction across chunks. Independent of the thread count, which keeps results deterministic.
@@ -325,13 +331,7 @@ fn conv2d_with(
             im2col(&g, xg, col);
             let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
             let mut yv = ArrayViewMut2::from_shape((og, p), yg).expect("output shape");
-            gemm(
-                1.0,
-                &w2.slice(ndarray::s![gi * og..(gi + 1) * og, ..]),
-                &colv,
-                beta,
-                &mut yv,
-            );
+            gemm(1.0, &w2.slice_axis(Axis(0), group_rows(gi, og)), &colv, beta, &mut yv);
         }
         epilogue.forward(y);
     };
@@ -387,7 +387,7 @@ fn input_grad(g: &Geom, w2: &ArrayView2<'_, f32>, gy: &[f32], n: usize, o: usize
         for (gi, (dxg, gyg)) in dxi.chunks_mut(g.group_img()).zip(gyi.chunks(og * p)).enumerate() {
             let gyv = ArrayView2::from_shape((og, p), gyg).expect("grad shape");
             let mut dcolv = ArrayViewMut2::from_shape((k, p), &mut dcol[..]).expect("col shape");
-            let wg = w2.slice(ndarray::s![gi * og..(gi + 1) * og, ..]);
+            let wg = w2.slice_axis(Axis(0), group_rows(gi, og));
             gemm(1.0, &wg.t(), &gyv, 0.0, &mut dcolv);
             col2im(g, dcol, dxg);
         }
@@ -431,7 +431,7 @@ fn weight_grads(
                     im2col(g, xg, &mut col);
                     let colv = ArrayView2::from_shape((k, p), &col[..]).expect("col shape");
                     let gyv = ArrayView2::from_shape((og, p), gyg).expect("grad shape");
-                    let mut dwg = dw.slice_mut(ndarray::s![gi * og..(gi + 1) * og, ..]);
+                    let mut dwg = dw.slice_axis_mut(Axis(0), group_rows(gi, og));
                     gemm(1.0, &gyv, &colv.t(), 1.0, &mut dwg);
                 }
             }

@@ -1,8 +1,9 @@
-//! The blocked AVX2+FMA product: BLIS's loop nest around the 6x16 [`kernel`](super::avx2::kernel).
+//! The blocked product: BLIS's loop nest around a register-tile [`MicroKernel`] (the 6x16
+//! AVX2+FMA one in `gemm/avx2.rs`, the 14x32 AVX-512F one in `gemm/avx512.rs`).
 //!
 //! `C` is computed in column blocks of `NC`; `k` in blocks of about `KC` (a packed `KC x NC`
 //! block of `B` stays in the last-level cache, one `KC x NR` panel of it in L1); rows in
-//! blocks of `MC` (a packed `MC x KC` block of `A` stays in L2). Every element of `C` sums its
+//! blocks of `MC` (a packed `MC x KC` block of `A` stays in L2). The sizes are the kernel's. Every element of `C` sums its
 //! `k` blocks in order, each block in order inside the kernel, so the result does not depend
 //! on how rows or columns are shared between threads.
 //!
@@ -18,15 +19,58 @@ use std::thread::LocalKey;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::avx2::{kernel_rows, MR, NR};
-use super::pack::{pack_a, pack_b, A_SLACK};
+use super::pack::a_slack;
 
-/// Columns of `C` (and `B`) per outer block.
-const NC: usize = 1024;
-/// Largest block of the inner dimension; `k` is cut into equal blocks of at most this.
-const KC: usize = 384;
-/// Rows of `A` packed at a time (a multiple of `MR`).
-const MC: usize = 96;
+/// A register-tile micro-kernel and the cache blocks the loop nest around it uses.
+pub(super) trait MicroKernel {
+    /// Rows of the register tile (at most 16).
+    const MR: usize;
+    /// Columns of the register tile (a multiple of 8).
+    const NR: usize;
+    /// Rows of `A` packed at a time (a multiple of `MR`).
+    const MC: usize;
+    /// Largest block of the inner dimension; `k` is cut into equal blocks of at most this.
+    const KC: usize;
+    /// Columns of `C` (and `B`) per outer block (a multiple of `NR`).
+    const NC: usize;
+
+    /// `C[0..rows, 0..NR] = alpha * Ap · Bp + beta * C` for one register tile of `rows`
+    /// (1 to `MR`) rows: `a` is an `MR`-row panel of packed `A`, `b` an `NR`-column panel of
+    /// packed `B` (`kc` steps each), `c` the tile's top-left element with row stride `rsc` and
+    /// contiguous rows. `beta == 0` writes `C` without reading it. Each element sums its `kc`
+    /// products in order, so its value depends neither on `rows` nor on where the tile lies.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's instruction set (and AVX2, for packing); `a` holds
+    /// `kc * MR` and `b` `kc * NR` readable values; the `rows x NR` tile at `c` with row
+    /// stride `rsc` is writable and not aliased.
+    #[allow(clippy::too_many_arguments)] // the tile's operands and scalars
+    unsafe fn tile(
+        rows: usize,
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        rsc: isize,
+        alpha: f32,
+        beta: f32,
+    );
+
+    /// [`pack_a`](super::pack::pack_a) into `MR`-row panels.
+    ///
+    /// # Safety
+    /// As for [`pack_a`](super::pack::pack_a).
+    unsafe fn pack_a(mc: usize, kc: usize, a: Strided, out: &mut [f32]);
+
+    /// [`pack_b`](super::pack::pack_b) into `NR`-column panels.
+    ///
+    /// # Safety
+    /// As for [`pack_b`](super::pack::pack_b).
+    unsafe fn pack_b(kc: usize, nc: usize, b: Strided, out: &mut [f32]);
+}
+
+/// Largest `MR * NR` of the kernels: the scratch tile at the edges of `C`.
+const MAX_TILE: usize = 16 * 48;
 
 /// A read-only strided matrix: element `(r, c)` is at `ptr + r * rs + c * cs`.
 #[derive(Clone, Copy)]
@@ -58,13 +102,18 @@ impl Strided {
     /// # Safety
     /// `(r, c)` lies inside the matrix this was made from.
     pub unsafe fn at(self, r: usize, c: usize) -> *const f32 {
-        self.ptr.offset(r as isize * self.rs + c as isize * self.cs)
+        // SAFETY: the element is inside the matrix, so the offset stays in its allocation.
+        unsafe { self.ptr.offset(r as isize * self.rs + c as isize * self.cs) }
     }
 
     /// The sub-matrix whose origin is element `(r, c)`.
+    ///
+    /// # Safety
+    /// `(r, c)` lies inside the matrix this was made from.
     unsafe fn sub(self, r: usize, c: usize) -> Strided {
         Strided {
-            ptr: self.at(r, c),
+            // SAFETY: the caller's contract is `at`'s.
+            ptr: unsafe { self.at(r, c) },
             ..self
         }
     }
@@ -85,13 +134,23 @@ unsafe impl Send for StridedMut {}
 unsafe impl Sync for StridedMut {}
 
 impl StridedMut {
+    /// Pointer to element `(r, c)`.
+    ///
+    /// # Safety
+    /// `(r, c)` lies inside the matrix this was made from.
     unsafe fn at(self, r: usize, c: usize) -> *mut f32 {
-        self.ptr.offset(r as isize * self.rs + c as isize * self.cs)
+        // SAFETY: the element is inside the matrix, so the offset stays in its allocation.
+        unsafe { self.ptr.offset(r as isize * self.rs + c as isize * self.cs) }
     }
 
+    /// The sub-matrix whose origin is element `(r, c)`.
+    ///
+    /// # Safety
+    /// `(r, c)` lies inside the matrix this was made from.
     unsafe fn sub(self, r: usize, c: usize) -> StridedMut {
         StridedMut {
-            ptr: self.at(r, c),
+            // SAFETY: the caller's contract is `at`'s.
+            ptr: unsafe { self.at(r, c) },
             ..self
         }
     }
@@ -102,7 +161,7 @@ impl StridedMut {
 /// The `unsafe fn`s below share one contract: `a`, `b` and `c` address live matrices of at
 /// least the sizes given (`m x k`, `k x n`, `m x n`), `c` aliases neither operand and is
 /// written by nobody else during the call (parallel tasks take disjoint rows or columns), and
-/// the CPU has AVX2 and FMA.
+/// the CPU can run the micro-kernel in use.
 #[derive(Clone, Copy)]
 struct Product {
     m: usize,
@@ -135,14 +194,24 @@ fn with_buffer<R>(key: &'static LocalKey<Cell<Vec<f32>>>, len: usize, f: impl Fn
     out
 }
 
-/// `c = alpha * a · b + beta * c` on the AVX2+FMA kernel; shapes checked, non-empty.
-pub(super) fn gemm(
+/// `c = alpha * a · b + beta * c` on the micro-kernel `K`; shapes checked, non-empty.
+///
+/// # Safety
+/// The CPU can run `K` (its instruction set and AVX2).
+pub(super) unsafe fn gemm<K: MicroKernel>(
     alpha: f32,
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     beta: f32,
     c: &mut ArrayViewMut2<'_, f32>,
 ) {
+    const {
+        assert!(
+            K::MR <= 16 && K::NR.is_multiple_of(8) && K::MR * K::NR <= MAX_TILE,
+            "a micro-kernel's tile must suit the packing and the edge scratch tile"
+        );
+        assert!(K::MC.is_multiple_of(K::MR) && K::NC.is_multiple_of(K::NR));
+    }
     let ((m, k), n) = (a.dim(), b.dim().1);
     let c = StridedMut {
         ptr: c.as_mut_ptr(),
@@ -161,21 +230,21 @@ pub(super) fn gemm(
     };
     let threads = rayon::current_num_threads();
     // SAFETY: the views have the dims in `p` (checked by the caller), `c` is exclusively
-    // borrowed for the call, and the caller checked that the CPU has AVX2 and FMA.
+    // borrowed for the call, and the caller vouches for the CPU.
     unsafe {
         if !super::is_parallel(threads, m, k, n) {
-            product_serial(p);
+            product_serial::<K>(p);
         } else if n > m {
-            split_columns(p, threads);
+            split_columns::<K>(p, threads);
         } else {
-            product_shared_b(p, threads);
+            product_shared_b::<K>(p, threads);
         }
     }
 }
 
-/// Equal `k` blocks of at most `KC`: `(start, len)` pairs. Depends on `k` alone.
-fn k_blocks(k: usize) -> impl Iterator<Item = (usize, usize)> {
-    let len = k.div_ceil(k.div_ceil(KC));
+/// Equal `k` blocks of at most `kc_max`: `(start, len)` pairs. Depends on `k` alone.
+fn k_blocks(k: usize, kc_max: usize) -> impl Iterator<Item = (usize, usize)> {
+    let len = k.div_ceil(k.div_ceil(kc_max));
     (0..k).step_by(len).map(move |p| (p, len.min(k - p)))
 }
 
@@ -190,28 +259,37 @@ fn block_beta(p: &Product, pc: usize) -> f32 {
 }
 
 /// The whole product on the calling thread.
-unsafe fn product_serial(p: Product) {
-    for jc in (0..p.n).step_by(NC) {
-        let nc = NC.min(p.n - jc);
-        for (pc, kc) in k_blocks(p.k) {
-            with_buffer(&PACKED_B, nc.div_ceil(NR) * NR * kc, |bp| {
-                pack_b(kc, nc, p.b.sub(pc, jc), bp);
-                multiply_rows(&p, 0..p.m, (jc, nc), (pc, kc), bp);
+///
+/// # Safety
+/// [`Product`]'s contract, for `K`.
+unsafe fn product_serial<K: MicroKernel>(p: Product) {
+    for jc in (0..p.n).step_by(K::NC) {
+        let nc = K::NC.min(p.n - jc);
+        for (pc, kc) in k_blocks(p.k, K::KC) {
+            with_buffer(&PACKED_B, nc.div_ceil(K::NR) * K::NR * kc, |bp| {
+                // SAFETY: the block starts inside B and C; `bp` holds its packed panels.
+                unsafe {
+                    K::pack_b(kc, nc, p.b.sub(pc, jc), bp);
+                    multiply_rows::<K>(&p, 0..p.m, (jc, nc), (pc, kc), bp);
+                }
             });
         }
     }
 }
 
 /// Column ranges of whole `NR` panels, one independent product per task.
-unsafe fn split_columns(p: Product, threads: usize) {
-    let panels = p.n.div_ceil(NR);
+///
+/// # Safety
+/// [`Product`]'s contract, for `K`.
+unsafe fn split_columns<K: MicroKernel>(p: Product, threads: usize) {
+    let panels = p.n.div_ceil(K::NR);
     let tasks = threads.min(panels);
-    let per = panels.div_ceil(tasks) * NR;
+    let per = panels.div_ceil(tasks) * K::NR;
     (0..p.n).into_par_iter().step_by(per).for_each(|j0| {
         let n = per.min(p.n - j0);
         // SAFETY: columns j0..j0 + n are inside B and C, and no other task writes them.
         unsafe {
-            product_serial(Product {
+            product_serial::<K>(Product {
                 n,
                 b: p.b.sub(0, j0),
                 c: p.c.sub(0, j0),
@@ -222,27 +300,31 @@ unsafe fn split_columns(p: Product, threads: usize) {
 }
 
 /// All threads share each packed block of `B`, then split the rows of `A` and `C`.
-unsafe fn product_shared_b(p: Product, threads: usize) {
-    let rows_per_task = p.m.div_ceil(threads).next_multiple_of(MR);
-    for jc in (0..p.n).step_by(NC) {
-        let nc = NC.min(p.n - jc);
-        let panels = nc.div_ceil(NR);
+///
+/// # Safety
+/// [`Product`]'s contract, for `K`.
+unsafe fn product_shared_b<K: MicroKernel>(p: Product, threads: usize) {
+    let rows_per_task = p.m.div_ceil(threads).next_multiple_of(K::MR);
+    for jc in (0..p.n).step_by(K::NC) {
+        let nc = K::NC.min(p.n - jc);
+        let panels = nc.div_ceil(K::NR);
         let panels_per_task = panels.div_ceil(threads);
-        for (pc, kc) in k_blocks(p.k) {
-            with_buffer(&PACKED_B, panels * NR * kc, |bp| {
-                bp.par_chunks_mut(panels_per_task * NR * kc)
+        for (pc, kc) in k_blocks(p.k, K::KC) {
+            with_buffer(&PACKED_B, panels * K::NR * kc, |bp| {
+                bp.par_chunks_mut(panels_per_task * K::NR * kc)
                     .enumerate()
                     .for_each(|(t, part)| {
-                        let j0 = t * panels_per_task * NR;
+                        let j0 = t * panels_per_task * K::NR;
+                        let cols = (nc - j0).min(panels_per_task * K::NR);
                         // SAFETY: columns jc + j0 .. jc + j0 + cols are inside B; `part` holds
                         // their packed panels.
-                        unsafe { pack_b(kc, (nc - j0).min(panels_per_task * NR), p.b.sub(pc, jc + j0), part) }
+                        unsafe { K::pack_b(kc, cols, p.b.sub(pc, jc + j0), part) }
                     });
                 let bp = &*bp;
                 (0..p.m).into_par_iter().step_by(rows_per_task).for_each(|i0| {
                     let rows = i0..(i0 + rows_per_task).min(p.m);
                     // SAFETY: each task writes only its own rows of C.
-                    unsafe { multiply_rows(&p, rows, (jc, nc), (pc, kc), bp) }
+                    unsafe { multiply_rows::<K>(&p, rows, (jc, nc), (pc, kc), bp) }
                 });
             });
         }
@@ -251,7 +333,11 @@ unsafe fn product_shared_b(p: Product, threads: usize) {
 
 /// `C[rows, jc..jc+nc] (+)= alpha * A[rows, pc..pc+kc] · B[pc..pc+kc, jc..jc+nc]`, with the
 /// block of `B` already packed in `bp`; packs `A` in `MC`-row blocks.
-unsafe fn multiply_rows(
+///
+/// # Safety
+/// [`Product`]'s contract, for `K`; the ranges lie inside the product; `bp` holds the packed
+/// block; no other thread writes these rows of `C`.
+unsafe fn multiply_rows<K: MicroKernel>(
     p: &Product,
     rows: std::ops::Range<usize>,
     (jc, nc): (usize, usize),
@@ -259,17 +345,22 @@ unsafe fn multiply_rows(
     bp: &[f32],
 ) {
     let beta = block_beta(p, pc);
-    with_buffer(&PACKED_A, MC * kc + A_SLACK, |ap| {
-        for ic in rows.clone().step_by(MC) {
-            let mc = MC.min(rows.end - ic);
-            pack_a(mc, kc, p.a.sub(ic, pc), ap);
-            for (jp, jr) in (0..nc).step_by(NR).enumerate() {
-                let b_panel = bp[jp * NR * kc..].as_ptr();
-                for (ip, ir) in (0..mc).step_by(MR).enumerate() {
-                    let a_panel = ap[ip * MR * kc..].as_ptr();
-                    let tile = (MR.min(mc - ir), NR.min(nc - jr));
-                    let c = p.c.sub(ic + ir, jc + jr);
-                    tile_update(kc, a_panel, b_panel, c, tile, p.alpha, beta);
+    with_buffer(&PACKED_A, K::MC * kc + a_slack(K::MR), |ap| {
+        for ic in rows.clone().step_by(K::MC) {
+            let mc = K::MC.min(rows.end - ic);
+            // SAFETY: rows ic..ic + mc and columns pc..pc + kc are inside A; `ap` holds
+            // MC / MR panels plus the slack.
+            unsafe { K::pack_a(mc, kc, p.a.sub(ic, pc), ap) };
+            for (jp, jr) in (0..nc).step_by(K::NR).enumerate() {
+                let b_panel = bp[jp * K::NR * kc..].as_ptr();
+                for (ip, ir) in (0..mc).step_by(K::MR).enumerate() {
+                    let a_panel = ap[ip * K::MR * kc..].as_ptr();
+                    let tile = (K::MR.min(mc - ir), K::NR.min(nc - jr));
+                    // SAFETY: the tile's origin is inside C; the panels hold kc steps each.
+                    unsafe {
+                        let c = p.c.sub(ic + ir, jc + jr);
+                        tile_update::<K>(kc, a_panel, b_panel, c, tile, p.alpha, beta);
+                    }
                 }
             }
         }
@@ -278,8 +369,11 @@ unsafe fn multiply_rows(
 
 /// One register tile of `C`, `rows x cols` of it inside the matrix: straight into `C` when the
 /// tile spans all `NR` columns and its rows are contiguous, else through a scratch tile.
+///
+/// # Safety
+/// As for [`MicroKernel::tile`], for the `rows x cols` part of the tile at `c`.
 #[inline]
-unsafe fn tile_update(
+unsafe fn tile_update<K: MicroKernel>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -288,22 +382,27 @@ unsafe fn tile_update(
     alpha: f32,
     beta: f32,
 ) {
-    if cols == NR && c.cs == 1 {
-        kernel_rows(rows, kc, a, b, c.ptr, c.rs, alpha, beta);
+    if cols == K::NR && c.cs == 1 {
+        // SAFETY: the whole tile is inside C, rows contiguous.
+        unsafe { K::tile(rows, kc, a, b, c.ptr, c.rs, alpha, beta) };
         return;
     }
-    let mut tile = [0.0f32; MR * NR];
-    if beta != 0.0 {
-        for i in 0..rows {
-            for j in 0..cols {
-                tile[i * NR + j] = *c.at(i, j);
+    let nr = K::NR;
+    let mut tile = [0.0f32; MAX_TILE];
+    // SAFETY: (i, j) with i < rows, j < cols is inside C; the scratch tile holds MR x NR.
+    unsafe {
+        if beta != 0.0 {
+            for i in 0..rows {
+                for j in 0..cols {
+                    tile[i * nr + j] = *c.at(i, j);
+                }
             }
         }
-    }
-    kernel_rows(rows, kc, a, b, tile.as_mut_ptr(), NR as isize, alpha, beta);
-    for i in 0..rows {
-        for j in 0..cols {
-            *c.at(i, j) = tile[i * NR + j];
+        K::tile(rows, kc, a, b, tile.as_mut_ptr(), nr as isize, alpha, beta);
+        for i in 0..rows {
+            for j in 0..cols {
+                *c.at(i, j) = tile[i * nr + j];
+            }
         }
     }
 }

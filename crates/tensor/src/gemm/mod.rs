@@ -1,22 +1,26 @@
 //! General matrix multiply `C = alpha * A B + beta * C` on strided f32 views.
 //!
-//! Two implementations sit behind [`gemm`], picked once per process by [`Kernel::selected`]
-//! (the CPU's best, or the one named by the `NEURITE_SGEMM` environment variable):
-//! * [`Kernel::Avx2Fma`] (`gemm/blocked.rs`): our own BLIS-style product for x86-64 CPUs
-//!   with AVX2 and FMA: operands packed into cache-sized panels (`gemm/pack.rs`) and a 6x16
-//!   register-tile micro-kernel (`gemm/avx2.rs`). With several threads the packed panel of
-//!   `B` is shared: each thread packs a part of it, then every thread multiplies its own rows
-//!   of `A` against the whole panel.
-//! * [`Kernel::Portable`] (`gemm/portable.rs`): `matrixmultiply::sgemm`, on every other CPU.
-//!   On CPUs with AVX-512F it runs matrixmultiply's AVX-512 kernel.
+//! Three implementations sit behind [`gemm`], which picks one per product shape with
+//! [`Kernel::for_product`] (or always the one named by the `NEURITE_SGEMM` environment
+//! variable):
+//! * [`Kernel::Avx512`] and [`Kernel::Avx2Fma`] (`gemm/blocked.rs`): our own BLIS-style
+//!   product for x86-64 CPUs: operands packed into cache-sized panels (`gemm/pack.rs`) and a
+//!   register-tile micro-kernel, 14x32 on AVX-512F (`gemm/avx512.rs`, 28 of the 32 zmm
+//!   registers accumulate) or 6x16 on AVX2+FMA (`gemm/avx2.rs`). With several threads the
+//!   packed panel of `B` is shared: each thread packs a part of it, then every thread
+//!   multiplies its own rows of `A` against the whole panel.
+//! * [`Kernel::Portable`] (`gemm/portable.rs`): `matrixmultiply::sgemm`, on every other CPU
+//!   and for narrow products on AVX-512 CPUs (see [`Kernel::for_product`]).
 //!
-//! Both read any row and column strides, so transposed operands are never copied. Work is
-//! split over rayon's threads by output rows or columns only: every element of `C` is computed
-//! by the same instructions in the same order whatever the thread count, so results are
-//! bit-identical with any number of threads.
+//! All read any row and column strides, so transposed operands are never copied. Work is
+//! split over rayon's threads by output rows or columns only, and the kernel depends on the
+//! shape alone: every element of `C` is computed by the same instructions in the same order
+//! whatever the thread count, so results are bit-identical with any number of threads.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod blocked;
 #[cfg(target_arch = "x86_64")]
@@ -31,61 +35,92 @@ pub const KERNEL_ENV: &str = "NEURITE_SGEMM";
 /// Multiply-adds (m·k·n) from which a product is split over threads.
 pub const PAR_MIN_FLOPS: usize = 1 << 20;
 
+/// Products with at most this many columns (`n`) run on [`Kernel::Portable`] on CPUs whose
+/// best kernel is [`Kernel::Avx512`]: its 32-column tile would be at least half padding.
+/// Measured with `benches/sgemm_kernels.rs` (Xeon Sapphire Rapids, 2 threads, 15 paired
+/// rounds): at `n = 10` (the MLPs' output layer) the portable product takes 0.65x (W1,
+/// 64x128x10) and 0.75x (W5, 1000x128x10) the AVX-512 kernel's time, the AVX2 one 0.80x and
+/// 0.84x; from `n = 128` up the AVX-512 kernel is ahead on every workload product.
+pub const NARROW_MAX_COLS: usize = 16;
+
 /// Which sgemm implementation computes a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// neurite's packed AVX2+FMA product (x86-64 with AVX2 and FMA).
+    /// neurite's packed AVX-512F product, 14x32 register tile (x86-64 with AVX-512F, AVX2
+    /// and FMA).
+    Avx512,
+    /// neurite's packed AVX2+FMA product, 6x16 register tile (x86-64 with AVX2 and FMA).
     Avx2Fma,
     /// `matrixmultiply::sgemm` (every CPU; its AVX-512F kernel where the CPU has one).
     Portable,
 }
 
 impl Kernel {
-    /// The kernel [`gemm`] uses on this CPU: [`Kernel::Avx2Fma`] on x86-64 CPUs with AVX2 and
-    /// FMA but without AVX-512F (whose wider kernel matrixmultiply provides), else
+    /// The widest kernel this CPU runs: [`Kernel::Avx512`] on x86-64 CPUs with AVX-512F (and
+    /// AVX2+FMA), else [`Kernel::Avx2Fma`] on those with AVX2 and FMA, else
     /// [`Kernel::Portable`].
     pub fn detect() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if Kernel::Avx2Fma.is_available() && !std::arch::is_x86_feature_detected!("avx512f") {
-                return Kernel::Avx2Fma;
-            }
-        }
-        Kernel::Portable
+        [Kernel::Avx512, Kernel::Avx2Fma]
+            .into_iter()
+            .find(|k| k.is_available())
+            .unwrap_or(Kernel::Portable)
     }
 
-    /// The kernel [`gemm`] uses: the one `NEURITE_SGEMM` names (`avx2` or `portable`) when it
-    /// is set and the CPU can run it, else [`Kernel::detect`]'s. An unknown or unavailable name
-    /// is reported once on stderr and ignored. Read once per process.
+    /// The kernel for products of `n` columns without an override: [`Kernel::detect`]'s,
+    /// except that products of at most [`NARROW_MAX_COLS`] columns run on
+    /// [`Kernel::Portable`] where that is [`Kernel::Avx512`]. A function of the shape alone, so
+    /// results never depend on the thread count. (`m` and `k` made no difference worth a rule
+    /// in the measurements, see [`NARROW_MAX_COLS`]; they are taken so that one can be added.)
+    pub fn best_for(m: usize, k: usize, n: usize) -> Kernel {
+        let _ = (m, k);
+        match Kernel::detect() {
+            Kernel::Avx512 if n <= NARROW_MAX_COLS => Kernel::Portable,
+            best => best,
+        }
+    }
+
+    /// The kernel [`gemm`] uses for an `m x k` times `k x n` product: the one
+    /// [`Kernel::forced`] returns if any, else [`Kernel::best_for`]'s.
+    pub fn for_product(m: usize, k: usize, n: usize) -> Kernel {
+        Kernel::forced().unwrap_or_else(|| Kernel::best_for(m, k, n))
+    }
+
+    /// The kernel for large products: [`Kernel::forced`]'s if any, else [`Kernel::detect`]'s
+    /// (what a report names as "the" kernel; narrow products may use another, see
+    /// [`Kernel::for_product`]).
     pub fn selected() -> Kernel {
-        static SELECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
-        *SELECTED.get_or_init(|| {
-            let Ok(name) = std::env::var(KERNEL_ENV) else {
-                return Kernel::detect();
-            };
+        Kernel::forced().unwrap_or_else(Kernel::detect)
+    }
+
+    /// The kernel `NEURITE_SGEMM` names (`avx512`, `avx2` or `portable`) when it is set and
+    /// the CPU can run it; every product then uses it. An unknown or unavailable name is
+    /// reported once on stderr and ignored. Read once per process.
+    pub fn forced() -> Option<Kernel> {
+        static FORCED: std::sync::OnceLock<Option<Kernel>> = std::sync::OnceLock::new();
+        *FORCED.get_or_init(|| {
+            let name = std::env::var(KERNEL_ENV).ok()?;
             match Kernel::from_name(&name) {
-                Some(kernel) if kernel.is_available() => kernel,
+                Some(kernel) if kernel.is_available() => Some(kernel),
                 Some(kernel) => {
                     eprintln!(
-                        "neurite: {KERNEL_ENV}={name}: {kernel:?} is not available on this CPU; using {:?}",
-                        Kernel::detect()
+                        "neurite: {KERNEL_ENV}={name}: {kernel:?} is not available on this CPU; choosing per product"
                     );
-                    Kernel::detect()
+                    None
                 }
                 None => {
                     eprintln!(
-                        "neurite: {KERNEL_ENV}={name}: expected `avx2` or `portable`; using {:?}",
-                        Kernel::detect()
+                        "neurite: {KERNEL_ENV}={name}: expected `avx512`, `avx2` or `portable`; choosing per product"
                     );
-                    Kernel::detect()
+                    None
                 }
             }
         })
     }
 
-    /// The kernel called `name` (`avx2` or `portable`, any case).
+    /// The kernel called `name` (`avx512`, `avx2` or `portable`, any case).
     pub fn from_name(name: &str) -> Option<Kernel> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" => Some(Kernel::Avx512),
             "avx2" => Some(Kernel::Avx2Fma),
             "portable" => Some(Kernel::Portable),
             _ => None,
@@ -99,22 +134,26 @@ impl Kernel {
             Kernel::Avx2Fma => {
                 std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Kernel::Avx2Fma.is_available() && std::arch::is_x86_feature_detected!("avx512f"),
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2Fma => false,
+            Kernel::Avx2Fma | Kernel::Avx512 => false,
             Kernel::Portable => true,
         }
     }
 }
 
 /// `c = alpha * a · b + beta * c` for `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, with the
-/// kernel [`Kernel::selected`] picks. When `beta` is 0, `c` is only written (NaNs in it do not
+/// kernel [`Kernel::for_product`] picks for the shape. When `beta` is 0, `c` is only written (NaNs in it do not
 /// propagate).
 ///
 /// # Panics
 /// When the shapes do not chain (`matmul` and the three shapes are named).
 pub fn gemm(alpha: f32, a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
-    // `selected` only returns available kernels, so the per-call check of `gemm_with` is skipped.
-    multiply(Kernel::selected(), alpha, a, b, beta, c);
+    // `for_product` only returns available kernels, so the per-call check of `gemm_with` is
+    // skipped.
+    let kernel = Kernel::for_product(a.nrows(), a.ncols(), b.ncols());
+    multiply(kernel, alpha, a, b, beta, c);
 }
 
 /// `alpha * a · b` as a new row-major `[m, n]` array. Equal to zero-filling an array and
@@ -186,10 +225,14 @@ fn multiply(
         return;
     }
     match kernel {
+        // SAFETY: the caller checked that the CPU can run `kernel`.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => blocked::gemm(alpha, a, b, beta, c),
+        Kernel::Avx512 => unsafe { blocked::gemm::<avx512::Avx512>(alpha, a, b, beta, c) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { blocked::gemm::<avx2::Avx2>(alpha, a, b, beta, c) },
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Avx2Fma => unreachable!("checked by is_available"),
+        Kernel::Avx2Fma | Kernel::Avx512 => unreachable!("checked by is_available"),
         Kernel::Portable => portable::gemm(alpha, a, b, beta, c),
     }
 }
