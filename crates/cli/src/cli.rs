@@ -60,6 +60,55 @@ pub enum Command {
         after_help = "Examples:\n  neurite summary cnn\n  neurite summary --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(10)\"\n  neurite summary examples/models/resnet_cifar.toml --dataset cifar10\n  neurite summary keras_model.json\n  neurite summary runs/mnist-cnn/model.safetensors"
     )]
     Summary(SummaryArgs),
+    /// Write saved weights with their architecture as an ONNX model (opset 17; input
+    /// `input`, output `logits`, dynamic batch axis) for ONNX Runtime and other runtimes.
+    #[command(
+        after_help = "Examples:\n  neurite export --onnx mnist-cnn.onnx --weights runs/mnist-cnn/model.safetensors\n  neurite export --onnx mlp.onnx --weights torch_model.safetensors --model mlp --hidden 128\n\nSee docs/interop.md for the operators written and the layers refused."
+    )]
+    Export(ExportArgs),
+    /// Read an ONNX model (from torch.onnx.export or `neurite export`) into DIR/model.safetensors
+    /// with its architecture, for eval, predict and summary.
+    #[command(
+        after_help = "Examples:\n  neurite import resnet.onnx --out runs/resnet\n  neurite eval --weights runs/resnet/model.safetensors --dataset mnist\n\nSee docs/interop.md for the operators read and what is refused."
+    )]
+    Import(ImportArgs),
+}
+
+/// `neurite export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The ONNX file to write.
+    #[arg(long, value_name = "FILE")]
+    pub onnx: PathBuf,
+    /// A model.safetensors saved by `neurite train` (or by PyTorch, with --model/--layers).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The data set the weights were trained on, for a file that records none (sets a
+    /// preset's input shape and classes) [default: mnist].
+    #[arg(long, value_parser = parse_dataset)]
+    pub dataset: Option<DatasetKind>,
+    /// Replace --onnx if it exists (without it, an existing file is refused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `neurite import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ONNX file to read.
+    #[arg(value_name = "FILE")]
+    pub onnx: PathBuf,
+    /// The folder to write model.safetensors into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The data set the model was trained on, recorded in the file for eval and predict.
+    #[arg(long, value_parser = parse_dataset)]
+    pub dataset: Option<DatasetKind>,
+    /// Replace DIR/model.safetensors if it exists (without it, an existing model is refused).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Which part of a data set.

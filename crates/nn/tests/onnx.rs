@@ -257,3 +257,82 @@ fn unsupported_ops_attributes_shapes_and_types_name_the_node() {
         "bad.onnx: node `1/Relu` (Relu): a branch from `0/Conv` reaches the output without joining the other"
     );
 }
+
+/// Runs `scripts/check_onnx.py` on `cases`; `None` (with a message) when Python, `onnx` or
+/// `onnxruntime` is missing. Python comes from `NEURITE_PYTHON`, else `python3`.
+fn check_with_onnx_runtime(cases: &[PathBuf]) -> Option<Vec<serde_json::Value>> {
+    let python = std::env::var_os("NEURITE_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_onnx.py");
+    let out = match std::process::Command::new(&python).arg(script).args(cases).output() {
+        Ok(out) => out,
+        Err(e) => {
+            println!("skipped: cannot run {} ({e}); set NEURITE_PYTHON", python.display());
+            return None;
+        }
+    };
+    if out.status.code() == Some(3) {
+        println!(
+            "skipped: {}; set NEURITE_PYTHON to a python with them",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    Some(stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+}
+
+#[test]
+fn exported_files_pass_the_onnx_checker_and_onnx_runtime_matches_within_1e_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = [
+        ModelSpec::w1(),
+        ModelSpec::w3(),
+        ModelSpec::w4(),
+        ModelSpec::from_inline(
+            "conv2d(8, 3, padding=1) batchnorm2d relu \
+             residual(conv2d(8, 3, padding=1) batchnorm2d relu conv2d(8, 3, padding=1) batchnorm2d) relu \
+             residual(conv2d(16, 3, stride=2, padding=1) batchnorm2d relu conv2d(16, 3, padding=1) batchnorm2d \
+                      | conv2d(16, 1, stride=2) batchnorm2d) relu globalavgpool2d linear(10)",
+            &[1, 28, 28],
+        )
+        .unwrap(),
+        ModelSpec::from_inline(
+            "conv2d(6, 3, padding=same, dilation=2) leaky_relu(0.2) conv2d(6, 3, groups=3) gelu \
+             avgpool2d(2, padding=1) maxpool2d(3, stride=1, padding=1) dropout2d(0.2) adaptiveavgpool2d(2) \
+             layernorm(dims=3) sigmoid globalavgpool2d dense(7, tanh) batchnorm1d dropout(0.3) identity \
+             dense(5, softmax)",
+            &[3, 12, 12],
+        )
+        .unwrap(),
+    ];
+    let mut cases = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let mut model = spec.build(&mut seeded_rng(i as u64));
+        with_statistics(&mut model, spec.input_shape());
+        let path = dir.path().join(format!("model{i}.onnx"));
+        onnx::export(&model, spec, &path).unwrap();
+        let mut shape = vec![3];
+        shape.extend(spec.input_shape());
+        let x = Tensor::uniform(&shape, 0.0, 1.0, &mut seeded_rng(7));
+        let y = model.forward(&x);
+        let case = serde_json::json!({
+            "model": path,
+            "input": {"shape": x.shape(), "data": x.to_vec()},
+            "output": {"shape": y.shape(), "data": y.to_vec()},
+            "tolerance": 1e-5,
+        });
+        let case_path = dir.path().join(format!("case{i}.json"));
+        std::fs::write(&case_path, case.to_string()).unwrap();
+        cases.push(case_path);
+    }
+    let Some(results) = check_with_onnx_runtime(&cases) else {
+        return;
+    };
+    assert_eq!(results.len(), specs.len());
+    for r in &results {
+        assert_eq!(r["input"], onnx::INPUT_NAME);
+        assert_eq!(r["output"], onnx::OUTPUT_NAME);
+        assert!(r["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{r}");
+    }
+}

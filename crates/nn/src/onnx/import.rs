@@ -504,13 +504,15 @@ impl<'a> Walker<'a> {
                 let out_features = match (trans_b, shape.as_slice()) {
                     (1, &[o, i]) if i == n_in => o,
                     (0, &[i, o]) if i == n_in => o,
-                    (0 | 1, _) => return Err(g.err(
-                        node,
-                        format!(
+                    (0 | 1, _) => {
+                        return Err(g.err(
+                            node,
+                            format!(
                             "weight `{}` has shape {shape:?}, which does not take {n_in} features (transB = {trans_b})",
                             node.input[1]
                         ),
-                    )),
+                        ))
+                    }
                     _ => return Err(g.err(node, format!("transB = {trans_b} is not 0 or 1"))),
                 };
                 let w = self.tensor(node, (shape, values))?;
