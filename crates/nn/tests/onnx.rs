@@ -336,3 +336,35 @@ fn exported_files_pass_the_onnx_checker_and_onnx_runtime_matches_within_1e_5() {
         assert!(r["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{r}");
     }
 }
+
+/// The fuzz seeds (`fuzz/make_seeds.py`) cover the patterns import reads, written by the
+/// `onnx` package's helpers rather than by neurite or PyTorch: each valid one imports to the
+/// expected layers, each near miss is refused.
+#[test]
+fn the_onnx_fuzz_seeds_import_to_the_expected_layers() {
+    let seed = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/onnx").join(name);
+    for (name, layers) in [
+        ("gemm-mlp", "linear(3) relu linear(2)"),
+        ("matmul-add", "dense(3, linear) softmax"),
+        (
+            "cnn",
+            "conv2d(2, 3, padding=1) batchnorm2d leaky_relu(0.1) maxpool2d(2) avgpool2d(2, stride=1, padding=1) flatten linear(3)",
+        ),
+        (
+            "residual",
+            "residual(conv2d(2, 1, bias=false) relu) residual(conv2d(3, 1, stride=2, bias=false) | conv2d(3, 1, stride=2, bias=false)) globalavgpool2d",
+        ),
+        ("gelu-dropout-layernorm", "gelu dropout(0.25) layernorm"),
+    ] {
+        let (spec, _) = onnx::import(seed(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.layers_text(), layers, "{name}");
+    }
+    for (name, error) in [
+        ("unsupported-op", "operator `Selu` is not supported"),
+        ("opset-9", "opset 9 of the default domain"),
+        ("truncated", "not a valid ONNX file"),
+    ] {
+        let err = onnx::import(seed(name)).unwrap_err().to_string();
+        assert!(err.contains(error), "{name}: {err}");
+    }
+}
