@@ -292,6 +292,11 @@ pub struct TrainArgs {
     /// (give --epochs for the new total; --lr may change; other changed settings are refused).
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// Fine-tune: start from the weights of a saved model (e.g. `neurite import`'s
+    /// DIR/model.safetensors) instead of random ones; its architecture is the file's unless
+    /// --model or --layers name one (which must then match the file's tensors).
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Hold out this fraction of the training set (seeded) for validation after each epoch.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub validation_split: f32,

@@ -240,6 +240,11 @@ fn onnx_export_and_import_through_the_binary_keep_the_accuracy_and_refuse_overwr
     predict_seven(d, "back/model.safetensors");
     let o = neurite(&["summary", "back/model.safetensors"], d);
     assert!(o.status.success() && text(&o.stdout).contains("Total params"), "{}", text(&o.stderr));
+    // Fine-tuning the imported model: its architecture and weights are the file's.
+    train(d, &["--init", "back/model.safetensors", "--out", "tuned", "--lr", "0.0001"]);
+    let o = neurite(&["summary", "tuned/model.safetensors"], d);
+    assert!(text(&o.stdout).contains("Total params"), "{}", text(&o.stderr));
+    assert!(eval_accuracy(d, "tuned/model.safetensors") > 80.0);
     let o = neurite(&["import", "m.onnx", "--out", "back"], d);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--out back already holds model.safetensors; pass --overwrite"), "{}", text(&o.stderr));
