@@ -80,7 +80,9 @@ pub struct Prepared {
 /// was given, which needs `--model`).
 pub fn init_spec(init: &Path, hidden: bool) -> CliResult<ModelSpec> {
     if hidden {
-        return Err(CliError::usage("--hidden with --init needs --model (the file names its own architecture)"));
+        return Err(CliError::usage(
+            "--hidden with --init needs --model (the file names its own architecture)",
+        ));
     }
     let metadata = serialize::read_metadata(init).map_err(|e| CliError::new(format!("--init: {e}")))?;
     let Some(text) = metadata.get(METADATA_KEY) else {
