@@ -605,7 +605,7 @@ impl<'a> Walker<'a> {
                         format!("kernel_shape {kernel:?} differs from the weight's {kh}x{kw}"),
                     ));
                 }
-                let groups = usize::try_from(groups).ok().filter(|&gr| gr >= 1 && per_group * gr == c).ok_or_else(|| {
+                let groups = usize::try_from(groups).ok().filter(|&gr| gr >= 1 && per_group.checked_mul(gr) == Some(c)).ok_or_else(|| {
                     g.err(node, format!("group {groups} with a weight of {per_group} channels per group does not take {c} input channels"))
                 })?;
                 let w = self.tensor(node, (shape, values))?;
