@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import onnx
@@ -108,6 +109,8 @@ def torch_models():
 
 
 def main():
+    # torch.onnx.export(dynamo=False) says it is the legacy exporter; that is the one used.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist", default="/work/shared/data/mnist")
     ap.add_argument("--neurite", default="target/debug/neurite")
