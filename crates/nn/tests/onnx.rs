@@ -243,7 +243,10 @@ fn unsupported_ops_attributes_shapes_and_types_name_the_node() {
         "{err}"
     );
     let err = edited(|g| g.initializer[0].dims = vec![1 << 40, 1 << 40]);
-    assert!(err.contains("constant `0.weight`: shape"), "{err}");
+    assert!(
+        err.contains("node `0/Conv` (Conv): constant `0.weight`: shape"),
+        "{err}"
+    );
     let err = edited(|g| {
         let relu = g.node[1].clone();
         g.node.push(onnx::proto::NodeProto {

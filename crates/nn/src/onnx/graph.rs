@@ -33,6 +33,9 @@ pub(crate) struct Graph {
     /// The graph output's name.
     pub output: String,
     constants: HashMap<String, TensorProto>,
+    /// Constants that failed their checks, with the reason: an error naming the node that
+    /// reads one (an unused one is harmless and never allocated for).
+    refused: HashMap<String, String>,
     consumers: HashMap<String, Vec<usize>>,
 }
 
@@ -79,10 +82,18 @@ impl Graph {
             return Err(model_err("sparse initializers are not supported".into()));
         }
         let mut constants = HashMap::new();
+        let mut refused = HashMap::new();
         let mut total = 0u64;
         for t in graph.initializer {
-            total = total.saturating_add(check_tensor(&t, path, &t.name)?);
-            constants.insert(t.name.clone(), t);
+            match check_tensor(&t) {
+                Ok(n) => {
+                    total = total.saturating_add(n);
+                    constants.insert(t.name.clone(), t);
+                }
+                Err(reason) => {
+                    refused.insert(t.name.clone(), reason);
+                }
+            }
         }
         let mut nodes = Vec::new();
         for node in graph.node {
@@ -109,7 +120,8 @@ impl Graph {
                         ))
                     }
                 };
-                total = total.saturating_add(check_tensor(&value, path, &node_name(&node))?);
+                let n = check_tensor(&value).map_err(|reason| node_err(path, &node, format!("its value: {reason}")))?;
+                total = total.saturating_add(n);
                 constants.insert(out.clone(), value);
             } else {
                 nodes.push(node);
@@ -174,6 +186,7 @@ impl Graph {
             input: (input.name.clone(), shape),
             output: output.name.clone(),
             constants,
+            refused,
             consumers,
         })
     }
@@ -185,7 +198,7 @@ impl Graph {
 
     /// Whether `value` is a constant (an initializer or a `Constant` node's output).
     pub fn is_constant(&self, value: &str) -> bool {
-        self.constants.contains_key(value)
+        self.constants.contains_key(value) || self.refused.contains_key(value)
     }
 
     /// An error about `node`.
@@ -243,6 +256,9 @@ impl Graph {
     }
 
     fn constant(&self, node: &NodeProto, value: &str) -> Result<&TensorProto, OnnxError> {
+        if let Some(reason) = self.refused.get(value) {
+            return Err(self.err(node, format!("constant `{value}`: {reason}")));
+        }
         self.constants.get(value).ok_or_else(|| {
             self.err(
                 node,
@@ -262,19 +278,13 @@ fn node_err(path: &Path, node: &NodeProto, reason: String) -> OnnxError {
 }
 
 /// Checks a constant's element type, location, dimensions and data length; returns its
-/// number of values.
-fn check_tensor(t: &TensorProto, path: &Path, what: &str) -> Result<u64, OnnxError> {
-    let bad = |reason: String| OnnxError::Model {
-        path: path.to_path_buf(),
-        reason: format!("constant `{what}`: {reason}"),
-    };
+/// number of values, or why it is refused.
+fn check_tensor(t: &TensorProto) -> Result<u64, String> {
     if t.data_location != 0 || !t.external_data.is_empty() {
-        return Err(bad(
-            "its data lives in an external file, which neurite does not read".into()
-        ));
+        return Err("its data lives in an external file, which neurite does not read".into());
     }
     if t.dims.iter().any(|&d| d < 0) {
-        return Err(bad(format!("negative dimension in {:?}", t.dims)));
+        return Err(format!("negative dimension in {:?}", t.dims));
     }
     let n = t
         .dims
@@ -282,18 +292,18 @@ fn check_tensor(t: &TensorProto, path: &Path, what: &str) -> Result<u64, OnnxErr
         .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
         .filter(|&n| n <= MAX_TENSOR_VALUES)
         .ok_or_else(|| {
-            bad(format!(
+            format!(
                 "shape {:?} holds more than the {MAX_TENSOR_VALUES} values of a tensor",
                 t.dims
-            ))
+            )
         })?;
     let (width, listed) = match t.data_type {
         data_type::FLOAT => (4, t.float_data.len()),
         data_type::INT64 => (8, t.int64_data.len()),
         other => {
-            return Err(bad(format!(
+            return Err(format!(
                 "element type {other} is not supported (float (1) weights and int64 (7) shapes are)"
-            )))
+            ))
         }
     };
     let ok = if t.raw_data.is_empty() {
@@ -302,11 +312,11 @@ fn check_tensor(t: &TensorProto, path: &Path, what: &str) -> Result<u64, OnnxErr
         listed == 0 && t.raw_data.len() as u64 == n * width
     };
     if !ok {
-        return Err(bad(format!(
+        return Err(format!(
             "shape {:?} needs {n} values but the tensor holds {} raw bytes and {listed} listed values",
             t.dims,
             t.raw_data.len()
-        )));
+        ));
     }
     Ok(n)
 }
