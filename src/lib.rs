@@ -30,4 +30,7 @@ pub mod doc_snippets {
     /// docs/benchmarks.md.
     #[doc = include_str!("../docs/benchmarks.md")]
     pub struct Benchmarks;
+    /// docs/interop.md.
+    #[doc = include_str!("../docs/interop.md")]
+    pub struct Interop;
 }

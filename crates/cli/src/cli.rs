@@ -20,6 +20,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: `train`'s many flags making the enum large costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Download (or import with --from), verify and unpack data sets into the data directory.
@@ -41,7 +43,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Train a model and save it with its metrics and curves.
     #[command(
-        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01 --augment flip,crop\n  neurite train --dataset photos/ --image-size 32x32 --model cifar-cnn   # one subfolder per class\n  neurite train --dataset iris.csv --label species --hidden 16 --optimizer adam\n  neurite train --validation-split 0.1 --early-stopping 3 --epochs 30 --schedule cosine\n  neurite train --epochs 10 --out runs/a; neurite train --resume runs/a --epochs 20   # continue a run\n\nEvery epoch ends with an atomic checkpoint.safetensors in --out; Ctrl-C or SIGTERM stops after\nthe current batch and saves; a diverged run keeps the last finite checkpoint."
+        after_help = "Examples:\n  neurite train\n  neurite train --model mlp --hidden 256,128 --epochs 10 --optimizer adam --lr 0.001\n  neurite train --model cnn --epochs 1 --out runs/cnn\n  neurite train --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(128) relu linear(10)\"\n  neurite train --model my_model.toml               # a spec file, or Keras' model.to_json()\n  neurite train --tensorboard runs/tb                 # then: tensorboard --logdir runs/tb\n  neurite train --dataset cifar10 --model cifar-cnn --optimizer momentum --lr 0.01 --augment flip,crop\n  neurite train --dataset photos/ --image-size 32x32 --model cifar-cnn   # one subfolder per class\n  neurite train --dataset iris.csv --label species --hidden 16 --optimizer adam\n  neurite train --validation-split 0.1 --early-stopping 3 --epochs 30 --schedule cosine\n  neurite train --epochs 10 --out runs/a; neurite train --resume runs/a --epochs 20   # continue a run\n  neurite train --init runs/resnet/model.safetensors --lr 0.0001   # fine-tune a saved or imported model\n\nEvery epoch ends with an atomic checkpoint.safetensors in --out; Ctrl-C or SIGTERM stops after\nthe current batch and saves; a diverged run keeps the last finite checkpoint."
     )]
     Train(TrainArgs),
     /// Accuracy, per-class accuracy and confusion matrix of saved weights.
@@ -60,6 +62,55 @@ pub enum Command {
         after_help = "Examples:\n  neurite summary cnn\n  neurite summary --layers \"conv2d(32,3) relu maxpool2d(2) flatten linear(10)\"\n  neurite summary examples/models/resnet_cifar.toml --dataset cifar10\n  neurite summary keras_model.json\n  neurite summary runs/mnist-cnn/model.safetensors"
     )]
     Summary(SummaryArgs),
+    /// Write saved weights with their architecture as an ONNX model (opset 17; input
+    /// `input`, output `logits`, dynamic batch axis) for ONNX Runtime and other runtimes.
+    #[command(
+        after_help = "Examples:\n  neurite export --onnx mnist-cnn.onnx --weights runs/mnist-cnn/model.safetensors\n  neurite export --onnx mlp.onnx --weights torch_model.safetensors --model mlp --hidden 128\n\nSee docs/interop.md for the operators written and the layers refused."
+    )]
+    Export(ExportArgs),
+    /// Read an ONNX model (from torch.onnx.export or `neurite export`) into DIR/model.safetensors
+    /// with its architecture, for eval, predict and summary.
+    #[command(
+        after_help = "Examples:\n  neurite import resnet.onnx --out runs/resnet\n  neurite eval --weights runs/resnet/model.safetensors --dataset mnist\n\nSee docs/interop.md for the operators read and what is refused."
+    )]
+    Import(ImportArgs),
+}
+
+/// `neurite export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The ONNX file to write.
+    #[arg(long, value_name = "FILE")]
+    pub onnx: PathBuf,
+    /// A model.safetensors saved by `neurite train` (or by PyTorch, with --model/--layers).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The data set the weights were trained on, for a file that records none (sets a
+    /// preset's input shape and classes) [default: mnist].
+    #[arg(long, value_parser = parse_dataset)]
+    pub dataset: Option<DatasetKind>,
+    /// Replace --onnx if it exists (without it, an existing file is refused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `neurite import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ONNX file to read.
+    #[arg(value_name = "FILE")]
+    pub onnx: PathBuf,
+    /// The folder to write model.safetensors into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The data set the model was trained on, recorded in the file for eval and predict.
+    #[arg(long, value_parser = parse_dataset)]
+    pub dataset: Option<DatasetKind>,
+    /// Replace DIR/model.safetensors if it exists (without it, an existing model is refused).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Which part of a data set.
@@ -243,6 +294,11 @@ pub struct TrainArgs {
     /// (give --epochs for the new total; --lr may change; other changed settings are refused).
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// Fine-tune: start from the weights of a saved model (e.g. `neurite import`'s
+    /// DIR/model.safetensors) instead of random ones; its architecture is the file's unless
+    /// --model or --layers name one (which must then match the file's tensors).
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Hold out this fraction of the training set (seeded) for validation after each epoch.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub validation_split: f32,

@@ -212,3 +212,94 @@ fn bad_specs_are_one_line_errors_naming_the_layer_and_leave_nothing_behind() {
         assert!(!d.join("never").exists(), "{args:?} created --out");
     }
 }
+
+#[test]
+fn onnx_export_and_import_through_the_binary_keep_the_accuracy_and_refuse_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train(
+        d,
+        &[
+            "--layers",
+            "conv2d(4, 3) batchnorm2d relu maxpool2d(2) flatten linear(10)",
+            "--out",
+            "run",
+        ],
+    );
+    let export = ["export", "--onnx", "m.onnx", "--weights", "run/model.safetensors"];
+    let o = neurite(&export, d);
+    assert!(o.status.success(), "export: {}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("input `input` [batch, 1, 28, 28], output `logits`"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = neurite(&export, d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--onnx m.onnx already exists; pass --overwrite"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = neurite(&["import", "m.onnx", "--out", "back"], d);
+    assert!(o.status.success(), "import: {}", text(&o.stderr));
+    assert_eq!(
+        eval_accuracy(d, "back/model.safetensors"),
+        eval_accuracy(d, "run/model.safetensors")
+    );
+    predict_seven(d, "back/model.safetensors");
+    let o = neurite(&["summary", "back/model.safetensors"], d);
+    assert!(
+        o.status.success() && text(&o.stdout).contains("Total params"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Fine-tuning the imported model: its architecture and weights are the file's.
+    train(
+        d,
+        &["--init", "back/model.safetensors", "--out", "tuned", "--lr", "0.0001"],
+    );
+    let o = neurite(&["summary", "tuned/model.safetensors"], d);
+    assert!(text(&o.stdout).contains("Total params"), "{}", text(&o.stderr));
+    assert!(eval_accuracy(d, "tuned/model.safetensors") > 80.0);
+    let o = neurite(&["import", "m.onnx", "--out", "back"], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--out back already holds model.safetensors; pass --overwrite"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // A PyTorch-exported ResNet (folded batch norm, residual blocks) evaluates and exports again.
+    let torch = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../nn/tests/fixtures/onnx/torch_resnet.onnx");
+    let o = neurite(
+        &[
+            "import",
+            torch.to_str().unwrap(),
+            "--out",
+            "torch",
+            "--dataset",
+            "mnist",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "import: {}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("residual("), "{}", text(&o.stdout));
+    eval_accuracy(d, "torch/model.safetensors");
+    let o = neurite(
+        &["export", "--onnx", "t.onnx", "--weights", "torch/model.safetensors"],
+        d,
+    );
+    assert!(o.status.success(), "export: {}", text(&o.stderr));
+
+    std::fs::write(d.join("bad.onnx"), b"\x0a\xff\xff\xff").unwrap();
+    let o = neurite(&["import", "bad.onnx", "--out", "bad"], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("bad.onnx: not a valid ONNX file"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!d.join("bad").exists(), "a failed import leaves no folder");
+}

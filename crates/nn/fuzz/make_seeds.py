@@ -68,3 +68,69 @@ for name, text in [
     ("huge", '{"model":"mlp","input":[784],"hidden":[99999999999],"classes":10}'),
 ]:
     write("model_metadata", name, text)
+
+# ONNX: tiny graphs of the patterns the importer reads (PyTorch's and neurite's), written with
+# the `onnx` package's helpers (skipped without it), plus near misses.
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as e:
+    print(f"skipping the onnx seeds: {e}")
+else:
+
+    def onnx_model(nodes, inits, in_shape, out_shape, opset=17):
+        rng = np.random.default_rng(0)
+        initializers = [
+            numpy_helper.from_array(v if v.dtype != np.float32 or v.ndim == 0 else rng.standard_normal(v.shape).astype(np.float32), n)
+            for n, v in inits.items()
+        ]
+        graph = helper.make_graph(
+            nodes,
+            "seed",
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", *in_shape])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", *out_shape])],
+            initializers,
+        )
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
+
+    z = lambda *s: np.zeros(s, np.float32)  # noqa: E731 (shape only: values are drawn)
+    n = helper.make_node
+    write("onnx", "gemm-mlp", onnx_model(
+        [n("Gemm", ["input", "w0", "b0"], ["h"], transB=1), n("Relu", ["h"], ["r"]),
+         n("Gemm", ["r", "w1", "b1"], ["logits"], transB=1)],
+        {"w0": z(3, 4), "b0": z(3), "w1": z(2, 3), "b1": z(2)}, [4], [2]))
+    write("onnx", "matmul-add", onnx_model(
+        [n("MatMul", ["input", "w"], ["m"]), n("Add", ["m", "b"], ["a"]), n("Softmax", ["a"], ["logits"], axis=-1)],
+        {"w": z(4, 3), "b": z(3)}, [4], [3]))
+    write("onnx", "cnn", onnx_model(
+        [n("Conv", ["input", "cw", "cb"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+         n("BatchNormalization", ["c", "s", "bb", "m", "v"], ["bn"], epsilon=1e-5, momentum=0.9),
+         n("LeakyRelu", ["bn"], ["r"], alpha=0.1),
+         n("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+         n("AveragePool", ["p"], ["q"], kernel_shape=[2, 2], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1),
+         n("Flatten", ["q"], ["f"], axis=1), n("Gemm", ["f", "w", "b"], ["logits"], transB=1)],
+        {"cw": z(2, 1, 3, 3), "cb": z(2), "s": np.ones(2, np.float32), "bb": z(2), "m": z(2), "v": np.ones(2, np.float32),
+         "w": z(3, 18), "b": z(3)}, [1, 4, 4], [3]))
+    write("onnx", "residual", onnx_model(
+        [n("Conv", ["input", "w1"], ["a"], kernel_shape=[1, 1]), n("Relu", ["a"], ["r"]),
+         n("Add", ["r", "input"], ["s"]),
+         n("Conv", ["s", "w2"], ["d1"], kernel_shape=[1, 1], strides=[2, 2]),
+         n("Conv", ["s", "w3"], ["d2"], kernel_shape=[1, 1], strides=[2, 2]),
+         n("Add", ["d1", "d2"], ["t"]),
+         n("GlobalAveragePool", ["t"], ["g"]), n("Reshape", ["g", "shape"], ["logits"])],
+        {"w1": z(2, 2, 1, 1), "w2": z(3, 2, 1, 1), "w3": z(3, 2, 1, 1), "shape": np.array([-1, 3], np.int64)}, [2, 4, 4], [3]))
+    write("onnx", "gelu-dropout-layernorm", onnx_model(
+        [n("Constant", [], ["sqrt2"], value=numpy_helper.from_array(np.array(2 ** 0.5, np.float32))),
+         n("Constant", [], ["one"], value=numpy_helper.from_array(np.array(1.0, np.float32))),
+         n("Constant", [], ["half"], value=numpy_helper.from_array(np.array(0.5, np.float32))),
+         n("Div", ["input", "sqrt2"], ["d"]), n("Erf", ["d"], ["e"]), n("Add", ["e", "one"], ["a"]),
+         n("Mul", ["input", "a"], ["m"]), n("Mul", ["m", "half"], ["g"]),
+         n("Dropout", ["g", "ratio"], ["dr"]),
+         n("LayerNormalization", ["dr", "ls", "lb"], ["logits"], axis=-1, epsilon=1e-5)],
+        {"ratio": np.array(0.25, np.float32), "ls": np.ones(4, np.float32), "lb": z(4)}, [4], [4]))
+    write("onnx", "unsupported-op", onnx_model([n("Selu", ["input"], ["logits"])], {}, [4], [4]))
+    write("onnx", "opset-9", onnx_model([n("Relu", ["input"], ["logits"])], {}, [4], [4], opset=9))
+    full = onnx_model(
+        [n("Gemm", ["input", "w0", "b0"], ["logits"], transB=1)], {"w0": z(3, 4), "b0": z(3)}, [4], [3])
+    write("onnx", "truncated", full[: len(full) - 7])

@@ -16,6 +16,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod module;
+pub mod onnx;
 pub mod optim;
 pub mod residual;
 pub mod sequential;

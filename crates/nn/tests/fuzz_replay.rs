@@ -7,6 +7,8 @@ use std::path::Path;
 
 #[path = "../fuzz/checks/model_metadata.rs"]
 mod model_metadata;
+#[path = "../fuzz/checks/onnx.rs"]
+mod onnx;
 #[path = "../fuzz/checks/safetensors.rs"]
 mod safetensors;
 
@@ -40,4 +42,9 @@ fn safetensors_inputs_pass_the_fuzz_checks() {
 #[test]
 fn model_metadata_inputs_pass_the_fuzz_checks() {
     replay("model_metadata", model_metadata::check);
+}
+
+#[test]
+fn onnx_inputs_pass_the_fuzz_checks() {
+    replay("onnx", onnx::check);
 }

@@ -84,7 +84,15 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let resumed = args.resume.as_deref().map(setup::read_resume).transpose()?;
     let settings = match &resumed {
         Some(r) => RunSettings::resumed(r.settings.clone(), args, lr)?,
-        None => RunSettings::from_args(args, lr),
+        None => {
+            let mut settings = RunSettings::from_args(args, lr);
+            if let Some(init) = &args.init {
+                if settings.model.is_none() && settings.layers.is_none() {
+                    settings.layers = Some(setup::init_spec(init, settings.hidden.is_some())?.layers_text());
+                }
+            }
+            settings
+        }
     };
     options::check_settings(&settings)?;
     let dataset = parse_dataset_arg(&settings.dataset).map_err(|e| CliError::usage(format!("--dataset: {e}")))?;

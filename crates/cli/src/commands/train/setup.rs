@@ -7,7 +7,7 @@ use std::path::Path;
 use neurite_datasets::csv::Standardize;
 use neurite_datasets::DatasetInfo;
 use neurite_nn::optim::Optimizer;
-use neurite_nn::serialize::Metadata;
+use neurite_nn::serialize::{self, Metadata};
 use neurite_nn::spec::{ModelSpec, METADATA_KEY};
 use neurite_nn::train::checkpoint::{self, CheckpointInfo};
 use neurite_nn::train::BestSoFar;
@@ -74,6 +74,24 @@ pub struct Prepared {
     pub start: Start,
     /// Metrics of the epochs before `start` (a resumed run's).
     pub earlier: Vec<EpochRecord>,
+}
+
+/// The architecture recorded in the `--init` file's metadata (`hidden`: whether `--hidden`
+/// was given, which needs `--model`).
+pub fn init_spec(init: &Path, hidden: bool) -> CliResult<ModelSpec> {
+    if hidden {
+        return Err(CliError::usage(
+            "--hidden with --init needs --model (the file names its own architecture)",
+        ));
+    }
+    let metadata = serialize::read_metadata(init).map_err(|e| CliError::new(format!("--init: {e}")))?;
+    let Some(text) = metadata.get(METADATA_KEY) else {
+        return Err(CliError::usage(format!(
+            "--init {}: the file has no neurite architecture metadata (saved by PyTorch?): name it with --model or --layers",
+            init.display()
+        )));
+    };
+    ModelSpec::from_metadata(text).map_err(|e| CliError::new(format!("--init {}: {e}", init.display())))
 }
 
 /// Reads the settings and records of the run in `dir` for `--resume`.
@@ -149,6 +167,9 @@ pub fn prepare(args: &TrainArgs, settings: &RunSettings, out: &Path, resumed: Op
         outln!("note: the model ends in softmax; it is trained on the logits before it with cross-entropy (as Keras' categorical_crossentropy does), and saved with it")?;
     }
     let mut model = spec.logits_spec().build(&mut seeded_rng(settings.seed));
+    if let Some(init) = args.init.as_deref().filter(|_| resumed.is_none()) {
+        serialize::load_into(&mut model, init).map_err(|e| CliError::new(format!("--init: {e}")))?;
+    }
     let mut opt = optimizer(optimizer_name, model.parameters(), settings.lr);
     let mut metadata = HashMap::from([(METADATA_KEY.to_string(), spec.to_metadata())]);
     match (info.kind(), &record) {
