@@ -27,7 +27,8 @@ pub struct Machine {
     pub mhz: Option<f64>,
     /// Threads the run used.
     pub threads: usize,
-    /// The sgemm kernel `neurite_tensor::gemm` selected.
+    /// The sgemm kernels `neurite_tensor::gemm` selects (per shape: the narrow products' one
+    /// is named when it differs).
     pub sgemm_kernel: String,
     /// The f32 peak of `threads` cores in GFLOP/s: given with `--peak-gflops`, or estimated as
     /// threads x 2 FMA units x 2 FLOPs x vector lanes (16 with AVX-512F, 8 with AVX2) x clock.
@@ -65,7 +66,7 @@ impl Machine {
             isa,
             mhz,
             threads,
-            sgemm_kernel: format!("{:?}", neurite_tensor::gemm::Kernel::selected()),
+            sgemm_kernel: sgemm_kernels(),
             peak_gflops: peak_gflops.or(estimate),
             peak_estimated: peak_gflops.is_none() && estimate.is_some(),
         }
@@ -91,5 +92,18 @@ impl Machine {
             self.sgemm_kernel,
             peak
         )
+    }
+}
+
+/// `Avx512` or, where narrow products use another kernel, `Avx512 (Portable for products of
+/// at most 16 columns)`.
+fn sgemm_kernels() -> String {
+    use neurite_tensor::gemm::{Kernel, NARROW_MAX_COLS};
+    let large = Kernel::selected();
+    let narrow = Kernel::for_product(64, 128, NARROW_MAX_COLS);
+    if narrow == large {
+        format!("{large:?}")
+    } else {
+        format!("{large:?} ({narrow:?} for products of at most {NARROW_MAX_COLS} columns)")
     }
 }
