@@ -147,6 +147,9 @@ pub fn extract_tar_from(
                     ),
                 });
             }
+            if let Some(reason) = name_clash(dest, &rel) {
+                return Err(refuse(reason));
+            }
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent).at(parent)?;
             }
@@ -157,4 +160,20 @@ pub fn extract_tar_from(
         }
     }
     Ok(())
+}
+
+/// Why the file `rel` cannot be written under `dest` when an earlier entry of the archive made
+/// a folder of the same name, or a file where `rel` needs a folder; `None` when it can.
+fn name_clash(dest: &Path, rel: &Path) -> Option<&'static str> {
+    if fs::symlink_metadata(dest.join(rel)).is_ok_and(|m| m.is_dir()) {
+        return Some("a file with the name of a folder the archive also holds");
+    }
+    let mut folder = dest.to_path_buf();
+    for part in rel.parent().into_iter().flat_map(Path::components) {
+        folder.push(part);
+        if fs::symlink_metadata(&folder).is_ok_and(|m| !m.is_dir()) {
+            return Some("its folder is also a file in the archive");
+        }
+    }
+    None
 }

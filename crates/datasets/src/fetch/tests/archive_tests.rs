@@ -150,6 +150,15 @@ fn tar_entries_that_leave_the_folder_or_link_are_refused() {
             None,
             "not a plain file",
         ),
+        // A file and a folder of one name (found by the `unpack` fuzz target: the error named
+        // only the destination path, not the archive).
+        ("cifar-10-batches-bin", tar::EntryType::Regular, None, "name of a folder"),
+        (
+            "cifar-10-batches-bin/ok.txt/x",
+            tar::EntryType::Regular,
+            None,
+            "also a file",
+        ),
     ];
     for (name, kind, link, why) in cases {
         let err = extract_evil(evil_tar_gz(name, kind, link));
