@@ -11,6 +11,9 @@ use neurite_nn::spec::ModelSpec;
 use neurite_nn::{Module, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
 
+#[path = "common/python.rs"]
+mod python;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/onnx")
@@ -264,24 +267,8 @@ fn unsupported_ops_attributes_shapes_and_types_name_the_node() {
 /// Runs `scripts/check_onnx.py` on `cases`; `None` (with a message) when Python, `onnx` or
 /// `onnxruntime` is missing. Python comes from `NEURITE_PYTHON`, else `python3`.
 fn check_with_onnx_runtime(cases: &[PathBuf]) -> Option<Vec<serde_json::Value>> {
-    let python = std::env::var_os("NEURITE_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_onnx.py");
-    let out = match std::process::Command::new(&python).arg(script).args(cases).output() {
-        Ok(out) => out,
-        Err(e) => {
-            println!("skipped: cannot run {} ({e}); set NEURITE_PYTHON", python.display());
-            return None;
-        }
-    };
-    if out.status.code() == Some(3) {
-        println!(
-            "skipped: {}; set NEURITE_PYTHON to a python with them",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return None;
-    }
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stdout = python::run_script("check_onnx.py", cases)?;
+    let stdout = String::from_utf8_lossy(&stdout).to_string();
     Some(stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
 }
 

@@ -4,8 +4,7 @@
 //! the writer's file handling.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use neurite_nn::optim::Sgd;
 use neurite_nn::tensorboard::event::Event;
@@ -15,6 +14,9 @@ use neurite_nn::train::{fit, Batch, BatchStats, Control, EpochStats, TrainCallba
 use neurite_nn::{Linear, Module, ReLU, Sequential};
 use neurite_tensor::{seeded_rng, Tensor};
 use prost::Message;
+
+#[path = "common/python.rs"]
+mod python;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tensorboard_events.bin");
 
@@ -113,24 +115,8 @@ impl TrainCallback for Recorder {
 /// The scalars of `logdir` as read by the `tensorboard` package, or `None` (with a message)
 /// when the package is not installed. Python comes from `NEURITE_PYTHON`, else `python3`.
 fn read_with_tensorboard(logdir: &Path) -> Option<BTreeMap<String, Vec<(i64, f64)>>> {
-    let python = std::env::var_os("NEURITE_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/read_tensorboard.py");
-    let out = match Command::new(&python).arg(script).arg(logdir).output() {
-        Ok(out) => out,
-        Err(e) => {
-            println!("skipped: cannot run {} ({e}); set NEURITE_PYTHON", python.display());
-            return None;
-        }
-    };
-    if out.status.code() == Some(3) {
-        println!(
-            "skipped: {}; set NEURITE_PYTHON to a python with it",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return None;
-    }
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    Some(serde_json::from_slice(&out.stdout).expect("JSON from read_tensorboard.py"))
+    let stdout = python::run_script("read_tensorboard.py", [logdir])?;
+    Some(serde_json::from_slice(&stdout).expect("JSON from read_tensorboard.py"))
 }
 
 #[test]
