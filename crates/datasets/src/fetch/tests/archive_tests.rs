@@ -152,7 +152,12 @@ fn tar_entries_that_leave_the_folder_or_link_are_refused() {
         ),
         // A file and a folder of one name (found by the `unpack` fuzz target: the error named
         // only the destination path, not the archive).
-        ("cifar-10-batches-bin", tar::EntryType::Regular, None, "name of a folder"),
+        (
+            "cifar-10-batches-bin",
+            tar::EntryType::Regular,
+            None,
+            "name of a folder",
+        ),
         (
             "cifar-10-batches-bin/ok.txt/x",
             tar::EntryType::Regular,
