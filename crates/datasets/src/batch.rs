@@ -29,6 +29,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use neurite_tensor::simd::vectorized;
 use neurite_tensor::{seeded_rng, Tensor};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -73,6 +74,15 @@ impl Normalize {
     /// # Panics
     /// When `out` is shorter than `src`, or `MeanStd` has fewer than `channels` entries.
     pub fn apply(&self, src: &[u8], channels: usize, out: &mut [f32]) {
+        vectorized(
+            #[inline(always)]
+            || self.apply_loop(src, channels, out),
+        );
+    }
+
+    /// The loops of [`Normalize::apply`], compiled into its vector-enabled versions.
+    #[inline(always)]
+    fn apply_loop(&self, src: &[u8], channels: usize, out: &mut [f32]) {
         let plane = src.len() / channels.max(1);
         match self {
             Normalize::Unit => out.iter_mut().zip(src).for_each(|(o, &b)| *o = f32::from(b) / 255.0),

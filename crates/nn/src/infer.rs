@@ -16,7 +16,7 @@ use neurite_tensor::ops::unary::sigmoid;
 use neurite_tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::functional::worth_parallel;
+use crate::functional::{worth_parallel, WeightLayout};
 use crate::layers::activation::Activation;
 use crate::module::Module;
 use crate::sequential::Sequential;
@@ -24,15 +24,6 @@ use crate::spec::{LayerSpec, ModelSpec};
 
 /// Values per parallel task of an in-place activation (as the graph's epilogue).
 const PAR_CHUNK: usize = 1 << 14;
-
-/// How an affine layer's weight matrix is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum WeightLayout {
-    /// PyTorch's `Linear.weight`: `[out, in]`, read through a transposed view.
-    OutIn,
-    /// Keras' `Dense.kernel`: `[in, out]`.
-    InOut,
-}
 
 /// One step of the compiled forward pass.
 enum Stage {

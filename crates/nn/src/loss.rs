@@ -74,11 +74,43 @@ pub fn cross_entropy_with(logits: &Tensor, targets: &[usize], reduction: Reducti
         panic!("cross_entropy: target {t} at position {i} is out of range for {c} classes (logits shape {shape:?})");
     }
     let l_sl = ld.as_slice().expect("standard layout");
-    let eps = label_smoothing;
     let mut probs = vec![0.0f32; b * c];
     let mut losses = vec![0.0f32; b];
-    for i in 0..b {
-        let row = &l_sl[i * c..(i + 1) * c];
+    softmax_cross_entropy_rows(l_sl, c, targets, label_smoothing, &mut probs, &mut losses);
+    let eps = label_smoothing;
+    let value = match reduction {
+        Reduction::Mean => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>() / b.max(1) as f32),
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>()),
+        Reduction::None => ArrayD::from_shape_vec(IxDyn(&[b]), losses).expect("[B]"),
+    };
+    let targets = targets.to_vec();
+    Tensor::from_op(value, &[logits], move |g, _needs| {
+        let per_row: Vec<f32> = match reduction {
+            Reduction::Mean => vec![g.iter().next().copied().unwrap_or(0.0) / b.max(1) as f32; b],
+            Reduction::Sum => vec![g.iter().next().copied().unwrap_or(0.0); b],
+            Reduction::None => g.iter().copied().collect(),
+        };
+        let mut grad = probs.clone();
+        cross_entropy_grad_rows(&mut grad, c, &targets, eps, &per_row);
+        vec![Some(
+            ArrayD::from_shape_vec(IxDyn(&[b, c]), grad).expect("logits shape"),
+        )]
+    })
+}
+
+/// The row-wise part of [`cross_entropy_with`]: for logits `[B, C]` (row-major `logits`),
+/// writes each row's softmax into `probs` and its loss (label-smoothed by `eps`) into
+/// `losses`. Shared with the graph-free MLP training step, so both compute the same values.
+pub(crate) fn softmax_cross_entropy_rows(
+    logits: &[f32],
+    c: usize,
+    targets: &[usize],
+    eps: f32,
+    probs: &mut [f32],
+    losses: &mut [f32],
+) {
+    for (i, loss) in losses.iter_mut().enumerate() {
+        let row = &logits[i * c..(i + 1) * c];
         // The first maximum's term of Σ e^(x - max) is exactly 1: keep it out of the rounding
         // (ln_1p of the rest), and subtract logits before adding the log-sum, so the loss of
         // a confidently right row (near 0) keeps its digits.
@@ -102,35 +134,24 @@ pub fn cross_entropy_with(logits: &Tensor, targets: &[usize], reduction: Reducti
         let inv = 1.0 / (1.0 + rest);
         p.iter_mut().for_each(|v| *v *= inv);
         let nll = (max - row[targets[i]]) + log_sum;
-        losses[i] = if eps > 0.0 {
+        *loss = if eps > 0.0 {
             let smooth = (max - row.iter().sum::<f32>() / c as f32) + log_sum;
             (1.0 - eps) * nll + eps * smooth
         } else {
             nll
         };
     }
-    let value = match reduction {
-        Reduction::Mean => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>() / b.max(1) as f32),
-        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), losses.iter().sum::<f32>()),
-        Reduction::None => ArrayD::from_shape_vec(IxDyn(&[b]), losses).expect("[B]"),
-    };
-    let targets = targets.to_vec();
-    Tensor::from_op(value, &[logits], move |g, _needs| {
-        let per_row: Vec<f32> = match reduction {
-            Reduction::Mean => vec![g.iter().next().copied().unwrap_or(0.0) / b.max(1) as f32; b],
-            Reduction::Sum => vec![g.iter().next().copied().unwrap_or(0.0); b],
-            Reduction::None => g.iter().copied().collect(),
-        };
-        let mut grad = probs.clone();
-        let off = eps / c as f32;
-        for (i, (row, &s)) in grad.chunks_mut(c).zip(&per_row).enumerate() {
-            row[targets[i]] -= 1.0 - eps;
-            row.iter_mut().for_each(|v| *v = (*v - off) * s);
-        }
-        vec![Some(
-            ArrayD::from_shape_vec(IxDyn(&[b, c]), grad).expect("logits shape"),
-        )]
-    })
+}
+
+/// Turns the softmax rows `probs` (`[B, C]`, from [`softmax_cross_entropy_rows`]) in place
+/// into the gradient of the loss with respect to the logits: `(p - onehot·(1-eps) - eps/C)`
+/// times each row's scale `per_row[i]` (`1/B` for a mean).
+pub(crate) fn cross_entropy_grad_rows(probs: &mut [f32], c: usize, targets: &[usize], eps: f32, per_row: &[f32]) {
+    let off = eps / c as f32;
+    for (i, (row, &s)) in probs.chunks_mut(c).zip(per_row).enumerate() {
+        row[targets[i]] -= 1.0 - eps;
+        row.iter_mut().for_each(|v| *v = (*v - off) * s);
+    }
 }
 
 /// Mean squared error, PyTorch's `F.mse_loss(pred, target)`: the mean of `(pred - target)²`.

@@ -4,7 +4,9 @@
 
 use neurite_tensor::Tensor;
 
+use crate::functional::WeightLayout;
 use crate::layers::activation::Activation;
+use crate::sequential::Sequential;
 
 /// A layer or a whole model.
 ///
@@ -127,6 +129,27 @@ pub trait Module: Send {
     fn fusion(&mut self) -> Option<&mut dyn Fuse> {
         None
     }
+
+    /// This module as a [`Sequential`], if it is one, so that the training loop can compile
+    /// an MLP's step ([`crate::train::MlpStep`]). Only `Sequential` answers `Some`.
+    #[doc(hidden)]
+    fn as_sequential(&mut self) -> Option<&mut Sequential> {
+        None
+    }
+}
+
+/// An affine layer's parameters as a fused op reads them ([`Fuse::as_affine`]).
+#[derive(Clone)]
+pub struct AffineParts {
+    /// The weight matrix, laid out as `layout` says.
+    pub weight: Tensor,
+    /// `[out, in]` (PyTorch's `Linear`) or `[in, out]` (Keras' `Dense`).
+    pub layout: WeightLayout,
+    /// The bias `[out]`, if the layer has one.
+    pub bias: Option<Tensor>,
+    /// The activation the layer applies to its own output (a Keras `Dense`'s); `Linear`
+    /// for none.
+    pub activation: Activation,
 }
 
 /// Layer fusion: what [`crate::Sequential`] asks a layer (through the hidden
@@ -142,6 +165,13 @@ pub trait Fuse {
     /// `activation`; `None` (the default) when it has not, and nothing has been computed.
     /// Values and gradients equal the unfused pair's.
     fn forward_with_activation(&mut self, _input: &Tensor, _activation: Activation) -> Option<Tensor> {
+        None
+    }
+
+    /// The layer's parameters, if it is an affine layer `activation(x · W + b)` and its
+    /// weights exist (a Keras `Dense` builds them on first use); `None` (the default)
+    /// otherwise.
+    fn as_affine(&self) -> Option<AffineParts> {
         None
     }
 }
@@ -164,6 +194,9 @@ impl Module for Box<dyn Module> {
     }
     fn fusion(&mut self) -> Option<&mut dyn Fuse> {
         (**self).fusion()
+    }
+    fn as_sequential(&mut self) -> Option<&mut Sequential> {
+        (**self).as_sequential()
     }
 }
 

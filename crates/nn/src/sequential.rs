@@ -93,6 +93,11 @@ impl Sequential {
         &self.layers
     }
 
+    /// The layers, mutably (to ask each for its fusion hooks).
+    pub(crate) fn layers_mut(&mut self) -> &mut [Box<dyn Module>] {
+        &mut self.layers
+    }
+
     /// The layers' names, in order (an index for a layer added without a name).
     pub fn names(&self) -> &[String] {
         &self.names
@@ -165,5 +170,9 @@ impl Module for Sequential {
             .zip(&self.layers)
             .map(|(n, l)| (n.clone(), l.describe()));
         describe_children("Sequential", children)
+    }
+
+    fn as_sequential(&mut self) -> Option<&mut Sequential> {
+        Some(self)
     }
 }

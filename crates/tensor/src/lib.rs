@@ -53,6 +53,7 @@ pub mod ops;
 pub mod parallel;
 mod rng;
 pub mod shape;
+pub mod simd;
 mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};

@@ -272,6 +272,14 @@ impl Tensor {
         }
     }
 
+    /// Runs `f` on the gradient slot itself (`None` when no gradient is held), so that a
+    /// fused op can write a gradient into storage kept from the last step instead of
+    /// accumulating a fresh array; nothing is recorded for autograd.
+    pub fn with_grad_slot<R>(&self, f: impl FnOnce(&mut Option<ArrayD<f32>>) -> R) -> R {
+        let mut guard = self.inner.grad.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
     /// Clears the accumulated gradient, like `optimizer.zero_grad(set_to_none=True)`.
     pub fn zero_grad(&self) {
         *self.inner.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use ndarray::{ArrayD, Zip};
+use neurite_tensor::simd::vectorized;
 use neurite_tensor::TensorData;
 use rayon::prelude::*;
 
@@ -26,12 +27,32 @@ impl Epilogue {
     /// Applies the epilogue to the op's output values (over rayon's threads when large).
     pub(crate) fn forward(self, y: &mut [f32]) {
         if self == Epilogue::Relu {
-            let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
+            let relu = |part: &mut [f32]| {
+                vectorized(
+                    #[inline(always)]
+                    || part.iter_mut().for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v }),
+                )
+            };
             if worth_parallel(y.len()) {
                 y.par_chunks_mut(PAR_CHUNK).for_each(relu);
             } else {
                 relu(y);
             }
+        }
+    }
+
+    /// [`Epilogue::backward`] in place: `g` becomes the gradient before the epilogue, given
+    /// the op's output `y` (the same values, without a new array).
+    pub(crate) fn backward_in_place(self, g: &mut [f32], y: &[f32]) {
+        if self == Epilogue::Relu {
+            vectorized(
+                #[inline(always)]
+                || {
+                    g.iter_mut()
+                        .zip(y)
+                        .for_each(|(g, &y)| *g = if y <= 0.0 { 0.0 } else { *g })
+                },
+            );
         }
     }
 

@@ -19,7 +19,7 @@ use ndarray::{Array2, Axis, Ix2};
 use neurite_tensor::gemm::{gemm, product};
 use neurite_tensor::Tensor;
 
-use epilogue::Epilogue;
+pub(crate) use epilogue::Epilogue;
 
 /// A pair of sizes `(height, width)` for kernels, strides, paddings and dilations; built from
 /// one `usize` (the same for both axes, as PyTorch's `kernel_size=3`), a tuple or an array.
@@ -56,9 +56,9 @@ pub(crate) fn worth_parallel(work: usize) -> bool {
     work >= neurite_tensor::parallel::PAR_MIN_ELEMS && rayon::current_num_threads() > 1
 }
 
-/// How an affine op's weight matrix is laid out.
-#[derive(Clone, Copy)]
-enum WeightLayout {
+/// How an affine layer's weight matrix is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightLayout {
     /// `[out, in]`: PyTorch's `Linear.weight`.
     OutIn,
     /// `[in, out]`: Keras' `Dense.kernel`.
@@ -66,7 +66,7 @@ enum WeightLayout {
 }
 
 /// The weight as an `[in, out]` view (a free transpose for PyTorch's layout).
-fn in_out_view(wd: &neurite_tensor::TensorData, layout: WeightLayout) -> ndarray::ArrayView2<'_, f32> {
+pub(crate) fn in_out_view(wd: &neurite_tensor::TensorData, layout: WeightLayout) -> ndarray::ArrayView2<'_, f32> {
     let w = wd.view().into_dimensionality::<Ix2>().expect("2-D weight");
     match layout {
         WeightLayout::OutIn => w.reversed_axes(),

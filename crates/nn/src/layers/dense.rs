@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use neurite_tensor::{seeded_rng, Tensor, TensorRng};
 use rand::Rng;
 
-use crate::functional::{dense, dense_relu};
+use crate::functional::{dense, dense_relu, WeightLayout};
 use crate::layers::activation::{Activation, UnknownActivation};
-use crate::module::Module;
+use crate::module::{AffineParts, Fuse, Module};
 
 /// Seeds for layers made without an explicit seed: a fixed sequence, so a program that builds
 /// its layers in the same order gets the same initial weights on every run.
@@ -147,6 +147,10 @@ impl Module for Dense {
         }
     }
 
+    fn fusion(&mut self) -> Option<&mut dyn Fuse> {
+        Some(self)
+    }
+
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         if let Some(k) = &self.kernel {
@@ -164,5 +168,16 @@ impl Module for Dense {
             "Dense(units={}, activation={}, input={input}, use_bias={})",
             self.units, self.activation, self.use_bias
         )
+    }
+}
+
+impl Fuse for Dense {
+    fn as_affine(&self) -> Option<AffineParts> {
+        Some(AffineParts {
+            weight: self.kernel.clone()?,
+            layout: WeightLayout::InOut,
+            bias: self.bias.clone(),
+            activation: self.activation,
+        })
     }
 }

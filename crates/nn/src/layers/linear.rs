@@ -2,9 +2,9 @@
 
 use neurite_tensor::{Tensor, TensorRng};
 
-use crate::functional::{linear, linear_relu};
+use crate::functional::{linear, linear_relu, WeightLayout};
 use crate::layers::activation::Activation;
-use crate::module::{Fuse, Module};
+use crate::module::{AffineParts, Fuse, Module};
 
 /// A fully connected layer with PyTorch semantics: weight `[out_features, in_features]`,
 /// bias `[out_features]`, both initialised from U(-1/√in, 1/√in) as `torch.nn.Linear` does.
@@ -87,5 +87,14 @@ impl Fuse for Linear {
     /// Fuses a following ReLU ([`linear_relu`]).
     fn forward_with_activation(&mut self, input: &Tensor, activation: Activation) -> Option<Tensor> {
         (activation == Activation::Relu).then(|| linear_relu(input, &self.weight, self.bias.as_ref()))
+    }
+
+    fn as_affine(&self) -> Option<AffineParts> {
+        Some(AffineParts {
+            weight: self.weight.clone(),
+            layout: WeightLayout::OutIn,
+            bias: self.bias.clone(),
+            activation: Activation::Linear,
+        })
     }
 }

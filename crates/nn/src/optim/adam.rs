@@ -2,6 +2,7 @@
 //! also the shared update that [`super::AdamW`] runs with decoupled weight decay.
 
 use ndarray::{ArrayD, Zip};
+use neurite_tensor::simd::vectorized;
 use neurite_tensor::Tensor;
 
 use super::state::buffers_by_param;
@@ -234,13 +235,18 @@ const CHUNK: usize = 1 << 14;
 /// lerp form are matched outside the element loop so that each loop is branch-free and
 /// vectorises.
 fn update_slices(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamScalars, mode: Decay) {
-    let run = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| match (mode, k.w1 < 0.5) {
-        (Decay::None, true) => update_chunk::<0, true>(p, g, m, v, k, 0.0),
-        (Decay::None, false) => update_chunk::<0, false>(p, g, m, v, k, 0.0),
-        (Decay::L2(wd), true) => update_chunk::<1, true>(p, g, m, v, k, wd),
-        (Decay::L2(wd), false) => update_chunk::<1, false>(p, g, m, v, k, wd),
-        (Decay::Decoupled(d), true) => update_chunk::<2, true>(p, g, m, v, k, d),
-        (Decay::Decoupled(d), false) => update_chunk::<2, false>(p, g, m, v, k, d),
+    let run = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
+        vectorized(
+            #[inline(always)]
+            || match (mode, k.w1 < 0.5) {
+                (Decay::None, true) => update_chunk::<0, true>(p, g, m, v, k, 0.0),
+                (Decay::None, false) => update_chunk::<0, false>(p, g, m, v, k, 0.0),
+                (Decay::L2(wd), true) => update_chunk::<1, true>(p, g, m, v, k, wd),
+                (Decay::L2(wd), false) => update_chunk::<1, false>(p, g, m, v, k, wd),
+                (Decay::Decoupled(d), true) => update_chunk::<2, true>(p, g, m, v, k, d),
+                (Decay::Decoupled(d), false) => update_chunk::<2, false>(p, g, m, v, k, d),
+            },
+        )
     };
     if super::parallel(p.len()) {
         use rayon::prelude::*;

@@ -2,6 +2,7 @@
 //! (`torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`).
 
 use ndarray::ArrayD;
+use neurite_tensor::simd::vectorized;
 use neurite_tensor::Tensor;
 
 /// Clears the gradient of every tensor in `params` (PyTorch's `set_to_none=True`).
@@ -42,6 +43,15 @@ fn sum_of_squares(g: &ArrayD<f32>) -> f64 {
 /// Sum of squares in f64 with eight independent accumulators (a fixed order, so the same
 /// input always gives the same bits, and the loop vectorises instead of waiting on one add).
 fn chunk_sum_of_squares(chunk: &[f32]) -> f64 {
+    vectorized(
+        #[inline(always)]
+        || chunk_sum_of_squares_loop(chunk),
+    )
+}
+
+/// The loop of [`chunk_sum_of_squares`], compiled into its vector-enabled versions.
+#[inline(always)]
+fn chunk_sum_of_squares_loop(chunk: &[f32]) -> f64 {
     let mut acc = [0f64; 8];
     let mut lanes = chunk.chunks_exact(8);
     for c in &mut lanes {

@@ -2,6 +2,7 @@
 //! weight decay, following `torch.optim.SGD` exactly.
 
 use ndarray::{ArrayD, Zip};
+use neurite_tensor::simd::vectorized;
 use neurite_tensor::Tensor;
 
 use super::state::buffers_by_param;
@@ -252,6 +253,15 @@ fn for_chunks3(p: &mut [f32], g: &[f32], b: &mut [f32], f: impl Fn(&mut [f32], &
 
 /// `p -= lr * (g + wd * p)`, with the weight-decay test outside the loop so it vectorises.
 fn plain_chunk(p: &mut [f32], g: &[f32], lr: f32, wd: f32) {
+    vectorized(
+        #[inline(always)]
+        || plain_chunk_loop(p, g, lr, wd),
+    );
+}
+
+/// The loop of [`plain_chunk`], compiled into its vector-enabled versions.
+#[inline(always)]
+fn plain_chunk_loop(p: &mut [f32], g: &[f32], lr: f32, wd: f32) {
     let g = &g[..p.len()];
     if wd != 0.0 {
         p.iter_mut().zip(g).for_each(|(p, &g)| *p += -lr * (g + wd * *p));
@@ -274,6 +284,15 @@ struct Momentum {
 /// The momentum update over one chunk, with PyTorch's rules; loop-invariant choices are made
 /// once per chunk.
 fn momentum_chunk(p: &mut [f32], g: &[f32], b: &mut [f32], k: &Momentum) {
+    vectorized(
+        #[inline(always)]
+        || momentum_chunk_loop(p, g, b, k),
+    );
+}
+
+/// The loop of [`momentum_chunk`], compiled into its vector-enabled versions.
+#[inline(always)]
+fn momentum_chunk_loop(p: &mut [f32], g: &[f32], b: &mut [f32], k: &Momentum) {
     let n = p.len();
     let (g, b) = (&g[..n], &mut b[..n]);
     let (lr, wd, m, damp) = (k.lr, k.wd, k.m, k.damp);

@@ -2,12 +2,15 @@
 
 use std::time::Instant;
 
+use neurite_tensor::Tensor;
+
 use super::best::BestWeights;
 use super::evaluate::{ratio, Totals};
+use super::mlp_step::MlpStep;
 use super::step::{step_observed, StepError};
 use super::{
-    evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, ScheduleUnit,
-    TrainCallback, TrainError,
+    evaluate_with, Batch, BatchStats, Control, EpochState, EpochStats, EvalStats, FitOptions, FitReport, Loss,
+    ScheduleUnit, TrainCallback, TrainError,
 };
 use crate::layers::dropout::with_training_step;
 use crate::module::Module;
@@ -112,11 +115,17 @@ impl Loop<'_, '_, '_, '_, '_> {
             .early_stopping
             .map(|rule| BestWeights::new(rule, options.resume_best.clone()));
         let mut report = FitReport::default();
+        let mut mlp: Option<MlpStep> = None;
         for epoch in options.start_epoch..options.epochs {
             if let (Some(s), ScheduleUnit::Epoch) = (&options.schedule, options.schedule_unit) {
                 s.apply(self.optimizer, epoch);
             }
             self.model.set_training(true);
+            // Compiled at each epoch's start until it works: a Keras `Dense` has no weights
+            // before its first batch.
+            if mlp.is_none() && !options.graph_steps && options.loss == Loss::CrossEntropy {
+                mlp = MlpStep::new(self.model);
+            }
             let start = Instant::now();
             let mut totals = Totals::default();
             let mut stop = false;
@@ -133,17 +142,25 @@ impl Loop<'_, '_, '_, '_, '_> {
                 }
                 let rows = batch.len();
                 let mut correct = 0;
-                // Dropout masks keyed to the step: a resumed run draws the same ones.
-                let stepped = with_training_step(global_step as u64, || {
-                    step_observed(
-                        self.model,
-                        self.optimizer,
-                        &batch,
-                        options.loss,
-                        options.clip_grad_norm,
-                        |value, output| correct = totals.add(value, output, &batch, options.loss, "fit"),
-                    )
-                });
+                let observe = |value, output: &Tensor| correct = totals.add(value, output, &batch, options.loss, "fit");
+                let stepped = match mlp.as_mut().filter(|m| m.fits(&batch)) {
+                    Some(mlp) => {
+                        report.compiled_steps += 1;
+                        mlp.step_observed(self.optimizer, &batch, options.clip_grad_norm, observe)
+                            .expect("the batch fits")
+                    }
+                    // Dropout masks keyed to the step: a resumed run draws the same ones.
+                    None => with_training_step(global_step as u64, || {
+                        step_observed(
+                            self.model,
+                            self.optimizer,
+                            &batch,
+                            options.loss,
+                            options.clip_grad_norm,
+                            observe,
+                        )
+                    }),
+                };
                 let loss_value = match stepped {
                     Ok(value) => value,
                     Err(failure) => {

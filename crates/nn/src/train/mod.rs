@@ -8,7 +8,8 @@
 //! epoch index, an iterator of batches ([`Batch`], or `(inputs, class labels)` tuples). The
 //! datasets crate (a layer above this one) or any in-memory data can feed it.
 //!
-//! One job per file: `fit.rs` (the loop), `step.rs` (one step), `evaluate.rs` (loss and metrics), `best.rs` (early
+//! One job per file: `fit.rs` (the loop), `step.rs` (one step), `mlp_step.rs` (an MLP's step
+//! without the graph, which `fit` uses where it can), `evaluate.rs` (loss and metrics), `best.rs` (early
 //! stopping's best weights), `checkpoint.rs` (saving and restoring a run).
 //!
 //! ```
@@ -43,11 +44,13 @@ mod best;
 pub mod checkpoint;
 mod evaluate;
 mod fit;
+mod mlp_step;
 mod step;
 
 pub use best::BestSoFar;
 pub use evaluate::{evaluate, evaluate_with};
 pub use fit::{fit, fit_with};
+pub use mlp_step::MlpStep;
 pub use step::{train_step, StepError};
 
 /// One mini-batch: inputs `[batch, ...]`, one class index per row and, for regression, float
@@ -347,6 +350,9 @@ pub struct FitOptions<'a> {
     /// drawn, to keep the epoch's order, but skipped. That epoch's training loss and
     /// metrics then cover only the batches after them.
     pub start_batch: usize,
+    /// Build the autograd graph for every step even where [`MlpStep`] could run it (an MLP
+    /// on cross-entropy): for comparisons, as both give the same numbers.
+    pub graph_steps: bool,
 }
 
 impl FitOptions<'_> {
@@ -379,6 +385,8 @@ pub struct FitReport {
     pub stopped_early: bool,
     /// Optimizer steps taken (in this call).
     pub steps: usize,
+    /// Of those steps, the ones run on a compiled [`MlpStep`] instead of the autograd graph.
+    pub compiled_steps: usize,
     /// With [`FitOptions::early_stopping`]: the epoch (from 0) whose weights the model holds
     /// after the run, when they were restored from a better earlier epoch.
     pub restored_epoch: Option<usize>,

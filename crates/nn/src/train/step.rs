@@ -60,6 +60,12 @@ pub(super) fn step_observed(
     // Free the graph: its closures hold the parameters' storage, which would make the
     // in-place update copy it.
     drop(output);
+    check_and_step(optimizer, clip).map(|()| value)
+}
+
+/// The end of a step once the gradients are in place: clip them to `clip` (or just measure
+/// their global norm), refuse a non-finite norm (clearing them), else `optimizer.step()`.
+pub(super) fn check_and_step(optimizer: &mut dyn Optimizer, clip: Option<f32>) -> Result<(), StepError> {
     let norm = match clip {
         Some(max) => clip_grad_norm(optimizer.parameters(), max),
         None => grad_norm(optimizer.parameters()),
@@ -69,5 +75,5 @@ pub(super) fn step_observed(
         return Err(StepError::NonFiniteGradient(norm));
     }
     optimizer.step();
-    Ok(value)
+    Ok(())
 }
