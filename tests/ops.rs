@@ -283,6 +283,7 @@ const NOT_OPS: &[(&str, &str)] = &[
     ("grad_array", "autograd plumbing"),
     ("with_grad", "autograd plumbing"),
     ("with_grad_mut", "autograd plumbing"),
+    ("with_grad_slot", "autograd plumbing"),
     ("zero_grad", "autograd plumbing"),
     ("from_op", "the extension point every op is built on"),
     ("backward", "runs every row's backward"),

@@ -16,7 +16,7 @@ use neurite_tensor::ops::unary::sigmoid;
 use neurite_tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::functional::{worth_parallel, WeightLayout};
+use crate::functional::{affine_into, worth_parallel, WeightLayout};
 use crate::layers::activation::Activation;
 use crate::module::Module;
 use crate::sequential::Sequential;
@@ -177,40 +177,22 @@ impl Inference {
                         dst.resize(len, 0.0);
                     }
                     let out = &mut dst[..len];
-                    let beta = match bias {
-                        Some(b) => {
-                            b.read(|b| {
-                                let b = b.as_slice().expect("a 1-D bias is contiguous");
-                                out.chunks_exact_mut(*outputs).for_each(|row| row.copy_from_slice(b));
-                            });
-                            1.0
-                        }
-                        None => 0.0,
-                    };
-                    let mut y = ArrayViewMut2::from_shape((rows, *outputs), out).expect("rows * outputs values");
-                    weight.read(|w| {
-                        let w = w.view().into_dimensionality::<Ix2>().expect("2-D weight");
-                        let w = match layout {
-                            WeightLayout::OutIn => w.reversed_axes(),
-                            WeightLayout::InOut => w,
-                        };
-                        if first {
-                            x.read(|xd| match xd.as_slice() {
-                                Some(values) => {
-                                    let xv = ArrayView2::from_shape((rows, width), values).expect("row-major input");
-                                    gemm(1.0, &xv, &w, beta, &mut y);
-                                }
-                                None => {
-                                    let values: Vec<f32> = xd.iter().copied().collect();
-                                    let xv = ArrayView2::from_shape((rows, width), &values[..]).expect("input");
-                                    gemm(1.0, &xv, &w, beta, &mut y);
-                                }
-                            });
-                        } else {
-                            let xv = ArrayView2::from_shape((rows, width), &src[..rows * width]).expect("hidden");
-                            gemm(1.0, &xv, &w, beta, &mut y);
-                        }
-                    });
+                    if first {
+                        x.read(|xd| match xd.as_slice() {
+                            Some(values) => {
+                                let xv = ArrayView2::from_shape((rows, width), values).expect("row-major input");
+                                affine_into(&xv, weight, *layout, bias.as_ref(), out);
+                            }
+                            None => {
+                                let values: Vec<f32> = xd.iter().copied().collect();
+                                let xv = ArrayView2::from_shape((rows, width), &values[..]).expect("input");
+                                affine_into(&xv, weight, *layout, bias.as_ref(), out);
+                            }
+                        });
+                    } else {
+                        let xv = ArrayView2::from_shape((rows, width), &src[..rows * width]).expect("hidden");
+                        affine_into(&xv, weight, *layout, bias.as_ref(), out);
+                    }
                     apply(*activation, out);
                     width = *outputs;
                     first = false;

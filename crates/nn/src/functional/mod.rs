@@ -15,7 +15,7 @@ pub use conv::{conv2d, conv2d_relu};
 pub use norm::{batch_norm, layer_norm};
 pub use pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
 
-use ndarray::{Array2, Axis, Ix2};
+use ndarray::{Array2, ArrayView2, Axis, Ix2};
 use neurite_tensor::gemm::{gemm, product};
 use neurite_tensor::Tensor;
 
@@ -72,6 +72,32 @@ pub(crate) fn in_out_view(wd: &neurite_tensor::TensorData, layout: WeightLayout)
         WeightLayout::OutIn => w.reversed_axes(),
         WeightLayout::InOut => w,
     }
+}
+
+/// `out = x · W + b` into `out` (`[rows, out]`, row-major) for `x` `[rows, in]`, `W` read in
+/// `layout`: the rows prefilled with the bias (zeros without one) and one sgemm accumulated
+/// into them, the graph op's arithmetic without its allocations. The graph-free paths
+/// ([`crate::infer::Inference`], [`crate::train::MlpStep`]) run their layers with it.
+pub(crate) fn affine_into(
+    x: &ArrayView2<'_, f32>,
+    weight: &Tensor,
+    layout: WeightLayout,
+    bias: Option<&Tensor>,
+    out: &mut [f32],
+) {
+    let beta = match bias {
+        Some(b) => b.read(|b| {
+            let b = b.as_slice().expect("a 1-D bias is contiguous");
+            out.chunks_exact_mut(b.len()).for_each(|row| row.copy_from_slice(b));
+            1.0
+        }),
+        None => 0.0,
+    };
+    weight.read(|w| {
+        let w = in_out_view(w, layout);
+        let mut y = ndarray::ArrayViewMut2::from_shape((x.nrows(), w.ncols()), out).expect("rows x outputs values");
+        gemm(1.0, x, &w, beta, &mut y);
+    });
 }
 
 /// `y = x · W + b` with `W` read through a view in the given layout, as one fused op: one sgemm

@@ -24,7 +24,7 @@ use neurite_tensor::Tensor;
 
 use super::step::{check_and_step, StepError};
 use super::Batch;
-use crate::functional::{in_out_view, Epilogue, WeightLayout};
+use crate::functional::{affine_into, in_out_view, Epilogue, WeightLayout};
 use crate::layers::activation::Activation;
 use crate::loss::{cross_entropy_grad_rows, softmax_cross_entropy_rows};
 use crate::module::Module;
@@ -210,25 +210,9 @@ impl MlpStep {
             let (done, rest) = self.outputs.split_at_mut(l);
             let input = if l == 0 { x } else { &done[l - 1] };
             let out = &mut rest[0];
-            out.clear();
-            // The output starts as the bias repeated over the rows, as the graph's op does.
-            let beta = match &layer.bias {
-                Some(b) => b.read(|b| {
-                    let b = b.as_slice().expect("a 1-D bias is contiguous");
-                    (0..rows).for_each(|_| out.extend_from_slice(b));
-                    1.0
-                }),
-                None => {
-                    out.resize(rows * layer.outputs, 0.0);
-                    0.0
-                }
-            };
+            out.resize(rows * layer.outputs, 0.0);
             let input = ArrayView2::from_shape((rows, layer.inputs), input).expect("rows x inputs");
-            let mut outv =
-                ArrayViewMut2::from_shape((rows, layer.outputs), out.as_mut_slice()).expect("rows x outputs");
-            layer
-                .weight
-                .read(|w| gemm(1.0, &input, &in_out_view(w, layer.layout), beta, &mut outv));
+            affine_into(&input, &layer.weight, layer.layout, layer.bias.as_ref(), out);
             if layer.relu {
                 Epilogue::Relu.forward(out);
             }
