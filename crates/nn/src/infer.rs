@@ -10,8 +10,7 @@
 //! the graph forward's, op for op, so the logits are bit-identical to
 //! `model.forward(x)` (tested for the presets).
 
-use ndarray::{ArrayView2, ArrayViewMut2, Ix2};
-use neurite_tensor::gemm::gemm;
+use ndarray::ArrayView2;
 use neurite_tensor::ops::unary::sigmoid;
 use neurite_tensor::Tensor;
 use rayon::prelude::*;
