@@ -233,21 +233,25 @@ fn batches_that_do_not_fit_are_left_to_the_graph_step() {
     assert!(!step.fits(&Batch::new(Tensor::zeros(&[0, 20]), vec![])), "no rows");
 }
 
+/// One epoch of `fit` on `data`, without evaluation.
+fn fit_one_epoch(model: &mut Sequential, opt: &mut Sgd, data: &[Batch]) -> Result<FitReport, TrainError> {
+    fit_with(
+        model,
+        opt,
+        |_| data.to_vec(),
+        |_| Vec::<Batch>::new(),
+        &FitOptions::new(1),
+        &mut [],
+    )
+}
+
 #[test]
 #[should_panic(expected = "cross_entropy: target 7 at position 1 is out of range for 5 classes")]
 fn a_label_out_of_range_gets_the_graph_steps_error() {
     let mut model = pytorch_mlp();
     let mut opt = Sgd::new(model.parameters(), 0.1);
     let x = Tensor::uniform(&[2, 20], 0.0, 1.0, &mut seeded_rng(1));
-    let data = vec![Batch::new(x, vec![0, 7])];
-    let _ = fit_with(
-        &mut model,
-        &mut opt,
-        |_| data.clone(),
-        |_| Vec::<Batch>::new(),
-        &FitOptions::new(1),
-        &mut [],
-    );
+    let _ = fit_one_epoch(&mut model, &mut opt, &[Batch::new(x, vec![0, 7])]);
 }
 
 #[test]
@@ -280,15 +284,7 @@ fn a_non_finite_loss_is_refused_as_by_the_graph_step() {
     // Through fit, the error names the batch.
     let mut model = huge();
     let mut opt = Sgd::new(model.parameters(), 0.1);
-    let err = fit_with(
-        &mut model,
-        &mut opt,
-        |_| data.clone(),
-        |_| Vec::<Batch>::new(),
-        &FitOptions::new(1),
-        &mut [],
-    )
-    .unwrap_err();
+    let err = fit_one_epoch(&mut model, &mut opt, &data).unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { batch: 0, .. }), "{err}");
 }
 
