@@ -1,13 +1,14 @@
 //! Criterion benchmarks of one training step of W1's and W2's MLPs (issue 15, part 4): the
 //! autograd graph step (`train_step`) beside the compiled `MlpStep` that `fit` runs for MLPs,
 //! and the pieces of a graph step on their own (forward, loss, backward, zero_grad, gradient
-//! norm, optimizer update), so the per-step overhead shows per op.
+//! norm and its finiteness check, optimizer update), so the per-step overhead shows per op.
 //!
 //! Run: `cargo bench --bench train_step` (set `RAYON_NUM_THREADS` to fix the thread count).
+//! Everything runs on a worker of rayon's pool, as `fit` does.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use neurite::nn::loss::cross_entropy;
-use neurite::nn::optim::{grad_norm, Adam, Optimizer, Sgd};
+use neurite::nn::optim::{grad_norm, grad_norm_is_finite, Adam, Optimizer, Sgd};
 use neurite::nn::spec::ModelSpec;
 use neurite::nn::train::{train_step, Batch, Loss, MlpStep};
 use neurite::nn::{Module, Sequential};
@@ -62,8 +63,25 @@ fn graph_pieces(c: &mut Criterion) {
             cross_entropy(&model.forward(&batch.inputs), &batch.labels).backward();
         })
     });
+    // The pieces below read the gradients of one backward pass.
+    opt.zero_grad();
+    cross_entropy(&model.forward(&batch.inputs), &batch.labels).backward();
     group.bench_function("grad_norm", |b| b.iter(|| grad_norm(opt.parameters())));
+    group.bench_function("grad_norm_is_finite", |b| b.iter(|| grad_norm_is_finite(opt.parameters())));
     group.bench_function("sgd_update", |b| b.iter(|| opt.step()));
+    group.finish();
+}
+
+/// W2's gradient norm and Adam update on their own (670K parameters: more than the L2 cache).
+fn w2_update_pieces(c: &mut Criterion) {
+    let batch = batch(128);
+    let mut model: Sequential = ModelSpec::w2().build(&mut seeded_rng(0));
+    let mut opt = Adam::new(model.parameters(), 1e-3);
+    cross_entropy(&model.forward(&batch.inputs), &batch.labels).backward();
+    let mut group = c.benchmark_group("w2_update_pieces_b128");
+    group.bench_function("grad_norm", |b| b.iter(|| grad_norm(opt.parameters())));
+    group.bench_function("grad_norm_is_finite", |b| b.iter(|| grad_norm_is_finite(opt.parameters())));
+    group.bench_function("adam_update", |b| b.iter(|| opt.step()));
     group.finish();
 }
 
@@ -76,5 +94,13 @@ fn steps(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, steps, graph_pieces);
-criterion_main!(benches);
+criterion_group!(benches, steps, graph_pieces, w2_update_pieces);
+
+/// `criterion_main!`, but on a worker of rayon's pool, as `fit` runs its steps: the parallel
+/// ops then run on the pool instead of waking it from outside on every call.
+fn main() {
+    rayon::scope(|_| {
+        benches();
+        criterion::Criterion::default().configure_from_args().final_summary();
+    });
+}

@@ -2,8 +2,8 @@
 //! (Bit-level parity with PyTorch itself is in `optim_parity.rs`.)
 
 use neurite_nn::optim::{
-    clip_grad_norm, clip_grad_value, grad_norm, zero_grad, Adam, AdamW, ConstantLr, CosineAnnealingLr, LinearWarmup,
-    LrSchedule, Optimizer, Sgd, StepLr,
+    clip_grad_norm, clip_grad_value, grad_norm, grad_norm_is_finite, zero_grad, Adam, AdamW, ConstantLr,
+    CosineAnnealingLr, LinearWarmup, LrSchedule, Optimizer, Sgd, StepLr,
 };
 use neurite_tensor::{seeded_rng, Tensor};
 
@@ -275,6 +275,40 @@ fn clip_grad_norm_reports_non_finite_norms() {
     let b = param(&[0.0]);
     set_grad(&b, &[f32::INFINITY]);
     assert_eq!(clip_grad_norm(&[b], 1.0), f32::INFINITY);
+}
+
+#[test]
+fn grad_norm_is_finite_agrees_with_the_norm() {
+    let big = f32::MAX / 4.0;
+    let cases: Vec<Vec<Vec<f32>>> = vec![
+        vec![vec![1.0, -2.0], vec![3.0]],
+        vec![vec![0.0; 40]],
+        vec![vec![f32::NAN, 1.0]],
+        vec![vec![1.0], vec![-f32::INFINITY]],
+        vec![vec![-f32::NAN; 3]],
+        // Finite values whose norm overflows f32 (the bound cannot decide: the norm is taken).
+        vec![vec![big; 40]],
+        // Near the bound but with a finite norm.
+        vec![vec![big, 0.0, 0.0]],
+        vec![vec![f32::MAX]],
+        // Many elements (the vectorised path), one of them NaN at the end.
+        vec![(0..5000).map(|i| if i == 4999 { f32::NAN } else { i as f32 }).collect()],
+        vec![(0..5000).map(|i| i as f32 - 2500.0).collect()],
+    ];
+    for grads in cases {
+        let params: Vec<Tensor> = grads
+            .iter()
+            .map(|g| {
+                let p = param(&vec![0.0; g.len()]);
+                set_grad(&p, g);
+                p
+            })
+            .collect();
+        let want = grad_norm(&params).is_finite();
+        assert_eq!(grad_norm_is_finite(&params), want, "{grads:?}");
+    }
+    // Tensors without a gradient are skipped, as by grad_norm.
+    assert!(grad_norm_is_finite(&[param(&[1.0])]));
 }
 
 #[test]

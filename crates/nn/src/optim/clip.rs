@@ -27,6 +27,45 @@ pub fn grad_norm(params: &[Tensor]) -> f32 {
     sum_sq.sqrt() as f32
 }
 
+/// Whether [`grad_norm`] of `params` is finite, decided where it can be from the largest
+/// gradient magnitude alone (a max over the values' bits, far cheaper than the norm): the norm
+/// is at most `max|g|·sqrt(count)`, so a NaN or infinite gradient makes it non-finite and a
+/// small enough bound proves it finite. Otherwise the norm itself is computed. Same answer as
+/// `grad_norm(params).is_finite()`, always.
+pub fn grad_norm_is_finite(params: &[Tensor]) -> bool {
+    let (mut max_bits, mut count) = (0u32, 0usize);
+    for p in params {
+        p.with_grad(|g| {
+            if let Some(g) = g {
+                count += g.len();
+                max_bits = max_bits.max(match g.as_slice_memory_order() {
+                    Some(slice) => vectorized(
+                        #[inline(always)]
+                        || max_magnitude_bits(slice),
+                    ),
+                    None => g.iter().map(|v| v.to_bits() & !SIGN).max().unwrap_or(0),
+                });
+            }
+        });
+    }
+    if max_bits >= f32::INFINITY.to_bits() {
+        return false;
+    }
+    // Half of f32's range, well clear of the f64 sum's rounding.
+    let bound = f64::from(f32::from_bits(max_bits)) * (count as f64).sqrt();
+    bound < f64::from(f32::MAX) / 2.0 || grad_norm(params).is_finite()
+}
+
+/// The sign bit of an f32.
+const SIGN: u32 = 1 << 31;
+
+/// The largest `|v|` of `values` as bits: non-negative floats order as their bits do, with
+/// infinity above every finite value and NaNs above infinity.
+#[inline(always)]
+fn max_magnitude_bits(values: &[f32]) -> u32 {
+    values.iter().fold(0u32, |m, v| m.max(v.to_bits() & !SIGN))
+}
+
 fn sum_of_squares(g: &ArrayD<f32>) -> f64 {
     const CHUNK: usize = 1 << 14;
     match g.as_slice_memory_order() {
@@ -40,7 +79,12 @@ fn sum_of_squares(g: &ArrayD<f32>) -> f64 {
     }
 }
 
-/// Sum of squares in f64 with eight independent accumulators (a fixed order, so the same
+/// Independent f64 accumulators of [`chunk_sum_of_squares`]: four AVX-512 vectors, so four
+/// additions are in flight instead of each waiting on the last (8 accumulators, one
+/// vector, made the loop latency-bound: 144 µs instead of about 40 for W2's gradients).
+const ACCUMULATORS: usize = 32;
+
+/// Sum of squares in f64 with [`ACCUMULATORS`] independent sums (a fixed order, so the same
 /// input always gives the same bits, and the loop vectorises instead of waiting on one add).
 fn chunk_sum_of_squares(chunk: &[f32]) -> f64 {
     vectorized(
@@ -52,8 +96,8 @@ fn chunk_sum_of_squares(chunk: &[f32]) -> f64 {
 /// The loop of [`chunk_sum_of_squares`], compiled into its vector-enabled versions.
 #[inline(always)]
 fn chunk_sum_of_squares_loop(chunk: &[f32]) -> f64 {
-    let mut acc = [0f64; 8];
-    let mut lanes = chunk.chunks_exact(8);
+    let mut acc = [0f64; ACCUMULATORS];
+    let mut lanes = chunk.chunks_exact(ACCUMULATORS);
     for c in &mut lanes {
         for (a, &x) in acc.iter_mut().zip(c) {
             *a += f64::from(x) * f64::from(x);

@@ -37,7 +37,7 @@ mod state;
 
 pub use adam::Adam;
 pub use adamw::AdamW;
-pub use clip::{clip_grad_norm, clip_grad_value, grad_norm, zero_grad};
+pub use clip::{clip_grad_norm, clip_grad_value, grad_norm, grad_norm_is_finite, zero_grad};
 pub use schedule::{ConstantLr, CosineAnnealingLr, LinearWarmup, LrSchedule, StepLr};
 pub use sgd::Sgd;
 pub use state::{OptimizerState, StateError};

@@ -5,7 +5,7 @@ use neurite_tensor::Tensor;
 
 use super::{Batch, Loss};
 use crate::module::Module;
-use crate::optim::{clip_grad_norm, grad_norm, Optimizer};
+use crate::optim::{clip_grad_norm, grad_norm, grad_norm_is_finite, Optimizer};
 
 /// Why [`train_step`] did not step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,11 +66,14 @@ pub(super) fn step_observed(
 /// The end of a step once the gradients are in place: clip them to `clip` (or just measure
 /// their global norm), refuse a non-finite norm (clearing them), else `optimizer.step()`.
 pub(super) fn check_and_step(optimizer: &mut dyn Optimizer, clip: Option<f32>) -> Result<(), StepError> {
-    let norm = match clip {
-        Some(max) => clip_grad_norm(optimizer.parameters(), max),
-        None => grad_norm(optimizer.parameters()),
+    // The norm when it is not finite. Unclipped, only finiteness matters, and the norm itself
+    // is computed for the error alone.
+    let non_finite = match clip {
+        Some(max) => Some(clip_grad_norm(optimizer.parameters(), max)).filter(|n| !n.is_finite()),
+        None if grad_norm_is_finite(optimizer.parameters()) => None,
+        None => Some(grad_norm(optimizer.parameters())),
     };
-    if !norm.is_finite() {
+    if let Some(norm) = non_finite {
         optimizer.zero_grad();
         return Err(StepError::NonFiniteGradient(norm));
     }
