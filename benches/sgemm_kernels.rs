@@ -51,6 +51,8 @@ const CASES: &[Case] = &[
     case("W1 dx = g·W 64x128x784", (64, 128, 784), false, false, 0.0),
     case("W1 dW = gᵀ·x 128x64x784", (128, 64, 784), true, false, 0.0),
     case("W1 y2 = h·W2ᵀ 64x128x10", (64, 128, 10), false, true, 1.0),
+    case("W1 dW2 = gᵀ·h 10x64x128", (10, 64, 128), true, false, 0.0),
+    case("W1 dh = g·W2 64x10x128", (64, 10, 128), false, false, 0.0),
     case("W5 y = x·Wᵀ 1000x784x128", (1000, 784, 128), false, true, 1.0),
     case("W5 y2 = h·W2ᵀ 1000x128x10", (1000, 128, 10), false, true, 1.0),
     case("W3 conv1 32x9x676", (32, 9, 676), false, false, 1.0),
