@@ -425,8 +425,7 @@ fn conv2d_with(
     let eligible = g.winograd_eligible() && w_finite;
     if Algorithm::choose(eligible, c) == Algorithm::Winograd && all_finite(x_sl) {
         let u = winograd::filter_transform(o, c, wd.as_slice().expect("standard layout"));
-        winograd::forward(&g.winograd_plan(o), n, x_sl, &u, b_sl, &mut out);
-        epilogue.forward(&mut out);
+        winograd::forward(&g.winograd_plan(o), n, x_sl, &u, b_sl, epilogue, &mut out);
     } else {
         im2col_forward(&g, &w2, x_sl, b_sl, n, o, epilogue, &mut out);
     }
@@ -525,7 +524,7 @@ fn winograd_input_grad(g: &Geom, w: &[f32], gy: &[f32], n: usize, o: usize) -> A
     let u = winograd::filter_transform(g.c, o, &flipped);
     let plan = Plan::new(o, g.c, (g.oh, g.ow), (2 - g.ph, 2 - g.pw));
     let mut dx = vec![0.0f32; n * g.img()];
-    winograd::forward(&plan, n, gy, &u, None, &mut dx);
+    winograd::forward(&plan, n, gy, &u, None, Epilogue::Identity, &mut dx);
     ArrayD::from_shape_vec(IxDyn(&[n, g.c, g.h, g.w]), dx).expect("input shape")
 }
 

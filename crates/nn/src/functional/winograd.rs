@@ -28,6 +28,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use neurite_tensor::gemm::gemm;
 use rayon::prelude::*;
 
+use super::epilogue::Epilogue;
 use super::worth_parallel;
 
 /// Tiles per chunk that [`Plan::images_per_chunk`] aims for: the width of the 16 products.
@@ -324,9 +325,19 @@ fn output_transform(
 }
 
 /// The convolution of `n` images `x` (`[N, C, H, W]`) with the transformed filters `u`
-/// ([`filter_transform`]), plus `bias`, into `out` (`[N, O, OH, OW]`, every element written).
+/// ([`filter_transform`]), plus `bias`, then `epilogue` (per image, while it is in cache), into
+/// `out` (`[N, O, OH, OW]`, every element written).
 /// Chunks of images run in parallel; each element's value does not depend on the chunking.
-pub(crate) fn forward(p: &Plan, n: usize, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)] // the plan, the operands and the epilogue
+pub(crate) fn forward(
+    p: &Plan,
+    n: usize,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: Epilogue,
+    out: &mut [f32],
+) {
     let (tiles, per) = (p.tiles(), p.images_per_chunk());
     let (img, oimg) = (p.c * p.h * p.w, p.o * p.oh * p.ow);
     let scratch = || {
@@ -353,6 +364,7 @@ pub(crate) fn forward(p: &Plan, n: usize, x: &[f32], u: &[f32], bias: Option<&[f
         }
         for (i, yi) in yc.chunks_mut(oimg).enumerate() {
             output_transform(p, m, t, i * tiles, bias, yi, rows);
+            epilogue.forward(yi);
         }
     };
     if n > per && worth_parallel(n * p.o * p.c * tiles * 16) {

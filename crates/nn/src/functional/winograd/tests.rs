@@ -2,6 +2,7 @@
 //! over shapes with partial tiles, paddings 0 to 2, channel counts from 1 to 33 and several
 //! chunks; and bit-identity with 1 and 2 threads.
 
+use super::super::epilogue::Epilogue;
 use super::{filter_transform, flipped_filters, forward, weight_grad, Plan};
 
 /// Relative error allowed against the f64 reference, as a fraction of the sum of the absolute
@@ -163,7 +164,15 @@ fn run_forward(p: &Plan, n: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<f32>, 
     let w = rand_vec(p.o * p.c * 9, seed + 1);
     let b = rand_vec(p.o, seed + 2);
     let mut y = vec![f32::NAN; n * p.o * p.oh * p.ow];
-    forward(p, n, &x, &filter_transform(p.o, p.c, &w), Some(&b), &mut y);
+    forward(
+        p,
+        n,
+        &x,
+        &filter_transform(p.o, p.c, &w),
+        Some(&b),
+        Epilogue::Identity,
+        &mut y,
+    );
     (x, w, b, y)
 }
 
@@ -174,7 +183,7 @@ fn input_grad(p: &Plan, n: usize, w: &[f32], gy: &[f32]) -> Vec<f32> {
     let back = Plan::new(p.o, p.c, (p.oh, p.ow), (2 - p.ph, 2 - p.pw));
     assert_eq!((back.oh, back.ow), (p.h, p.w), "input gradient plan");
     let mut dx = vec![f32::NAN; n * p.c * p.h * p.w];
-    forward(&back, n, gy, &u, None, &mut dx);
+    forward(&back, n, gy, &u, None, Epilogue::Identity, &mut dx);
     dx
 }
 
