@@ -368,9 +368,18 @@ pub(crate) fn forward(
         }
     };
     if n > per && worth_parallel(n * p.o * p.c * tiles * 16) {
-        out.par_chunks_mut(per * oimg)
-            .zip(x.par_chunks(per * img))
-            .for_each_init(scratch, chunk);
+        // One task per thread, each a run of whole chunks with one scratch (`for_each_init`
+        // would allocate, and page-fault, a fresh 2 MB scratch for every split). Chunk
+        // boundaries stay where they are, so the values do not change.
+        let per_task = n.div_ceil(per).div_ceil(rayon::current_num_threads()) * per;
+        out.par_chunks_mut(per_task * oimg)
+            .zip(x.par_chunks(per_task * img))
+            .for_each(|(yt, xt)| {
+                let mut s = scratch();
+                for pair in yt.chunks_mut(per * oimg).zip(xt.chunks(per * img)) {
+                    chunk(&mut s, pair);
+                }
+            });
     } else {
         let mut s = scratch();
         for pair in out.chunks_mut(per * oimg).zip(x.chunks(per * img)) {
@@ -461,7 +470,19 @@ pub(crate) fn weight_grad(p: &Plan, n: usize, x: &[f32], gy: &[f32]) -> Vec<f32>
     };
     let chunks = n.div_ceil(per);
     let partials: Vec<Vec<f32>> = if chunks > 1 && worth_parallel(n * oc * tiles * 16) {
-        (0..chunks).into_par_iter().map_init(scratch, chunk).collect()
+        // One task per thread, each a run of chunks with one scratch (see `forward`); the
+        // partials are still one per chunk, summed below in chunk order.
+        let per_task = chunks.div_ceil(rayon::current_num_threads());
+        let runs: Vec<Vec<Vec<f32>>> = (0..chunks.div_ceil(per_task))
+            .into_par_iter()
+            .map(|ti| {
+                let mut s = scratch();
+                (ti * per_task..((ti + 1) * per_task).min(chunks))
+                    .map(|ci| chunk(&mut s, ci))
+                    .collect()
+            })
+            .collect();
+        runs.into_iter().flatten().collect()
     } else {
         let mut s = scratch();
         (0..chunks).map(|ci| chunk(&mut s, ci)).collect()
