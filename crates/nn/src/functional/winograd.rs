@@ -5,12 +5,15 @@
 //! input patch under the tile and `g` the 3x3 filter: 16 multiplies per tile and channel pair
 //! instead of 36 (2.25x fewer). The element-wise products, summed over channels, are 16
 //! matrix products `M[ξ] = U[ξ] · V[ξ]` (`U[ξ]`: `[O, C]` transformed filters, `V[ξ]`: `[C, T]`
-//! transformed patches of the `T` tiles of a chunk of images), run by the sgemm with a wide
-//! `T`, where it runs near its peak, unlike per-image im2col products.
+//! transformed patches of the `T` tiles of a chunk of images), run by the sgemm on a few
+//! hundred columns. The sgemm is then a minor part: the transforms, which read and write 16
+//! values per tile and channel, cost about as much (docs/benchmarks.md, "Convolution").
 //!
-//! * Forward: [`forward`] (input transform, 16 products, output transform with the bias).
+//! * Forward: [`forward`] (input transform, 16 products, output transform with the bias and
+//!   the epilogue).
 //! * Input gradient: a stride-1 3x3 convolution too (of `dY` with the flipped, transposed
-//!   filters, padding `2 - p`), so it is [`forward`] again ([`flipped_filters`]).
+//!   filters, padding `2 - p`), so it is [`forward`] again ([`flipped_filters`]); `conv.rs`
+//!   uses it only when `NEURITE_CONV=winograd` (it measured slower than im2col on W3).
 //! * Weight gradient: the gradient of the Winograd forward itself, [`weight_grad`]:
 //!   `dU[ξ] = Σ_t (A dY_t Aᵀ)[ξ] V[ξ]_tᵀ`, then `dW = Gᵀ dU G`: again 16 products, whose inner
 //!   size is the tiles of a chunk.
