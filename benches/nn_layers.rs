@@ -1,8 +1,9 @@
 //! Criterion micro-benchmarks of the nn crate's fused ops, forward and forward+backward:
-//! conv2d (W3's second convolution and W4's first), max_pool2d (W3's), linear (W1's hidden layer) and
+//! conv2d (W3's second convolution, also with each half of its backward alone, and W4's two), max_pool2d (W3's), linear (W1's hidden layer) and
 //! cross-entropy from logits.
 //!
-//! Run: `cargo bench --bench nn_layers` (set `RAYON_NUM_THREADS` to fix the thread count).
+//! Run: `cargo bench --bench nn_layers` (set `RAYON_NUM_THREADS` to fix the thread count, and
+//! `NEURITE_CONV=im2col` or `winograd` to force a convolution algorithm).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use neurite::nn::functional::{conv2d, linear, max_pool2d};
@@ -33,6 +34,24 @@ fn conv(c: &mut Criterion) {
     let b = Tensor::zeros(&[64]).requires_grad_();
     forward_and_backward(c, "conv2d_w3_32to64_26x26_b64", 64, &[&x, &w, &b], || {
         conv2d(&x, &w, Some(&b), 1, 0, 1, 1)
+    });
+    // The same convolution with only the input's gradient, then only the weight's and bias's:
+    // the two halves of its backward.
+    let xd = x.detach();
+    let (wd, bd) = (w.detach(), b.detach());
+    let xg = x.detach().requires_grad_();
+    forward_and_backward(c, "conv2d_w3_32to64_26x26_b64_input_grad", 64, &[&xg], || {
+        conv2d(&xg, &wd, Some(&bd), 1, 0, 1, 1)
+    });
+    forward_and_backward(c, "conv2d_w3_32to64_26x26_b64_weight_grad", 64, &[&w, &b], || {
+        conv2d(&xd, &w, Some(&b), 1, 0, 1, 1)
+    });
+    // W4's second convolution, padded: [64, 32, 16, 16] -> [64, 64, 16, 16].
+    let x2 = Tensor::uniform(&[64, 32, 16, 16], 0.0, 1.0, &mut rng).requires_grad_();
+    let w2 = Tensor::uniform(&[64, 32, 3, 3], -0.06, 0.06, &mut rng).requires_grad_();
+    let b2 = Tensor::zeros(&[64]).requires_grad_();
+    forward_and_backward(c, "conv2d_w4_32to64_16x16_pad1_b64", 64, &[&x2, &w2, &b2], || {
+        conv2d(&x2, &w2, Some(&b2), 1, 1, 1, 1)
     });
     // W4's first convolution, padded: [64, 3, 32, 32] -> [64, 32, 32, 32].
     let x = Tensor::uniform(&[64, 3, 32, 32], 0.0, 1.0, &mut rng);

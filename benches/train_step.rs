@@ -99,6 +99,9 @@ criterion_group!(benches, steps, graph_pieces, w2_update_pieces);
 /// `criterion_main!`, but on a worker of rayon's pool, as `fit` runs its steps: the parallel
 /// ops then run on the pool instead of waking it from outside on every call.
 fn main() {
+    // As the training binaries do: freed buffers stay with the allocator, so the graph step's
+    // fresh arrays do not pay page faults (the comparison is with `fit` as it runs).
+    neurite::tensor::alloc::retain_freed_buffers();
     rayon::scope(|_| {
         benches();
         criterion::Criterion::default().configure_from_args().final_summary();

@@ -165,6 +165,152 @@ fn conv2d_is_bitwise_deterministic_across_thread_counts() {
     assert_eq!(bits(&one.3), bits(&two.3), "bias grad");
 }
 
+/// `dW` and `db` of `loss = sum(conv2d(x, w, b, 1, p, 1, 1) * r)` for a 3x3 kernel, in f64:
+/// `dW[o][c][a][b] = Σ r[n][o][i][j] · x[n][c][i + a - p][j + b - p]`, `db[o] = Σ r[n][o]`.
+fn naive_param_grads(x: &Tensor, r: &Tensor, o: usize, p: usize) -> (Vec<f32>, Vec<f32>) {
+    let (xs, rs) = (x.shape(), r.shape());
+    let (n, c, h, w, oh, ow) = (xs[0], xs[1], xs[2], xs[3], rs[2], rs[3]);
+    let (xv, rv) = (x.to_vec(), r.to_vec());
+    let mut dw = vec![0.0f64; o * c * 9];
+    let mut db = vec![0.0f64; o];
+    for ni in 0..n {
+        for oi in 0..o {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let g = rv[((ni * o + oi) * oh + i) * ow + j] as f64;
+                    db[oi] += g;
+                    for ci in 0..c {
+                        for a in 0..3 {
+                            for b in 0..3 {
+                                let (ih, iw) = ((i + a) as isize - p as isize, (j + b) as isize - p as isize);
+                                if ih >= 0 && iw >= 0 && (ih as usize) < h && (iw as usize) < w {
+                                    let xi = ((ni * c + ci) * h + ih as usize) * w + iw as usize;
+                                    dw[((oi * c + ci) * 3 + a) * 3 + b] += g * xv[xi] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (
+        dw.into_iter().map(|v| v as f32).collect(),
+        db.into_iter().map(|v| v as f32).collect(),
+    )
+}
+
+#[test]
+fn conv2d_winograd_shapes_match_naive_loops() {
+    // Stride-1 3x3 convolutions with 16 or more input channels take the Winograd F(2x2, 3x3)
+    // forward and weight gradient (`functional::conv::Algorithm`): odd and even output sizes,
+    // padding 0 and 1, with and without bias.
+    let cases = [
+        ((3, 16, 9, 8), 5, 0),
+        ((2, 16, 7, 7), 4, 1),
+        ((1, 24, 6, 11), 17, 1),
+        ((5, 17, 5, 4), 3, 0),
+    ];
+    for (i, (xs, o, p)) in cases.into_iter().enumerate() {
+        let x = rand(&[xs.0, xs.1, xs.2, xs.3], 50 + i as u64);
+        let w = rand(&[o, xs.1, 3, 3], 60 + i as u64).requires_grad_();
+        let b = rand(&[o], 70 + i as u64).requires_grad_();
+        let y = conv2d(&x, &w, Some(&b), 1, p, 1, 1);
+        assert_close(
+            &format!("winograd case {i}"),
+            &y.to_vec(),
+            &naive_conv(&x, &w, Some(&b), (1, 1), (p, p), (1, 1)),
+            1e-5,
+        );
+        let r = rand(&y.shape(), 80 + i as u64);
+        (&y * &r).sum().backward();
+        let (dw, db) = naive_param_grads(&x, &r, o, p);
+        // The weight gradient sums N·OH·OW products of values in [-1, 1].
+        assert_close(&format!("winograd case {i} dW"), &w.grad().unwrap().to_vec(), &dw, 1e-5);
+        assert_close(&format!("winograd case {i} db"), &b.grad().unwrap().to_vec(), &db, 1e-5);
+        let y = conv2d(&x, &w.detach(), None, 1, p, 1, 1);
+        assert_close(
+            &format!("winograd case {i} no bias"),
+            &y.to_vec(),
+            &naive_conv(&x, &w, None, (1, 1), (p, p), (1, 1)),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn conv2d_non_finite_inputs_land_where_the_direct_sum_puts_them() {
+    // Winograd transforms a 4x4 patch per tile, so a non-finite input would meet products the
+    // direct sum never forms (inf - inf, 0 · NaN); such operands run on im2col instead.
+    let (c, o) = (16, 8);
+    let at = |r: usize, col: usize| r * 7 + col;
+    let base = rand(&[1, c, 7, 7], 90).to_vec();
+    let w = rand(&[o, c, 3, 3], 91).requires_grad_();
+    // +inf at channel 0, row 2, column 0: outputs (0..=2, 0) see it once, as inf · w[o][0][2 - i][0].
+    let mut xv = base.clone();
+    xv[at(2, 0)] = f32::INFINITY;
+    let x = Tensor::from_vec(xv, &[1, c, 7, 7]).unwrap();
+    let y = conv2d(&x, &w.detach(), None, 1, 0, 1, 1).to_vec();
+    let wv = w.to_vec();
+    for oi in 0..o {
+        for i in 0..5 {
+            for j in 0..5 {
+                let v = y[(oi * 5 + i) * 5 + j];
+                if j == 0 && i <= 2 {
+                    let tap = wv[(oi * c * 3 + (2 - i)) * 3];
+                    assert_eq!(v, f32::INFINITY * tap.signum(), "output ({oi}, {i}, {j})");
+                } else {
+                    assert!(v.is_finite(), "output ({oi}, {i}, {j}): {v}");
+                }
+            }
+        }
+    }
+    // NaN at channel 0, row 6 (the last), column 3: only the bottom filter row (a = 2) of the
+    // weight gradient multiplies it; the rest of the gradient stays finite.
+    let mut xv = base;
+    xv[at(6, 3)] = f32::NAN;
+    let x = Tensor::from_vec(xv, &[1, c, 7, 7]).unwrap();
+    let y = conv2d(&x, &w, None, 1, 0, 1, 1);
+    (&y * &rand(&y.shape(), 92)).sum().backward();
+    let gw = w.grad().unwrap().to_vec();
+    for (k, v) in gw.iter().enumerate() {
+        let (ci, a) = ((k / 9) % c, (k % 9) / 3);
+        assert_eq!(v.is_nan(), ci == 0 && a == 2, "weight grad {k}: {v}");
+    }
+}
+
+#[test]
+fn conv2d_winograd_is_bitwise_deterministic_across_thread_counts() {
+    // W3's second convolution on 8 images: several Winograd chunks, run in parallel with 2
+    // threads.
+    let x = rand(&[8, 32, 26, 26], 17);
+    let w = rand(&[64, 32, 3, 3], 18);
+    let b = rand(&[64], 19);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (x, w, b) = (x.requires_grad_(), w.requires_grad_(), b.requires_grad_());
+            let y = conv2d(&x, &w, Some(&b), 1, 0, 1, 1);
+            let r = Tensor::uniform(&y.shape(), -1.0, 1.0, &mut seeded_rng(2));
+            (&y * &r).sum().backward();
+            let bits = |t: &Tensor| t.to_vec().iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            [
+                bits(&y),
+                bits(&x.grad().unwrap()),
+                bits(&w.grad().unwrap()),
+                bits(&b.grad().unwrap()),
+            ]
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    for (part, (a, b)) in ["output", "input grad", "weight grad", "bias grad"]
+        .iter()
+        .zip(one.iter().zip(&two))
+    {
+        assert_eq!(a, b, "{part}");
+    }
+}
+
 #[test]
 #[should_panic(expected = "conv2d: input shape [2, 3, 8, 8] does not fit weight shape [4, 2, 3, 3]")]
 fn conv2d_channel_mismatch_names_shapes() {

@@ -10,6 +10,7 @@ pub mod conv;
 mod epilogue;
 pub mod norm;
 pub mod pool;
+mod winograd;
 
 pub use conv::{conv2d, conv2d_relu};
 pub use norm::{batch_norm, layer_norm};
