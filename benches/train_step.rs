@@ -67,7 +67,9 @@ fn graph_pieces(c: &mut Criterion) {
     opt.zero_grad();
     cross_entropy(&model.forward(&batch.inputs), &batch.labels).backward();
     group.bench_function("grad_norm", |b| b.iter(|| grad_norm(opt.parameters())));
-    group.bench_function("grad_norm_is_finite", |b| b.iter(|| grad_norm_is_finite(opt.parameters())));
+    group.bench_function("grad_norm_is_finite", |b| {
+        b.iter(|| grad_norm_is_finite(opt.parameters()))
+    });
     group.bench_function("sgd_update", |b| b.iter(|| opt.step()));
     group.finish();
 }
@@ -80,7 +82,9 @@ fn w2_update_pieces(c: &mut Criterion) {
     cross_entropy(&model.forward(&batch.inputs), &batch.labels).backward();
     let mut group = c.benchmark_group("w2_update_pieces_b128");
     group.bench_function("grad_norm", |b| b.iter(|| grad_norm(opt.parameters())));
-    group.bench_function("grad_norm_is_finite", |b| b.iter(|| grad_norm_is_finite(opt.parameters())));
+    group.bench_function("grad_norm_is_finite", |b| {
+        b.iter(|| grad_norm_is_finite(opt.parameters()))
+    });
     group.bench_function("adam_update", |b| b.iter(|| opt.step()));
     group.finish();
 }
