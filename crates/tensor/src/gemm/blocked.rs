@@ -8,10 +8,10 @@
 //! on how rows or columns are shared between threads.
 //!
 //! Threads: small products run on the calling thread. Larger ones that are wider than tall
-//! split `C`'s columns, each task packing its own part of `B`. Otherwise all threads share
-//! each packed block of `B`: they pack it together, then each multiplies its own rows of `A`
-//! (packed privately) against all of it. Sharing halves the packing and the cache traffic for
-//! `B` that a split into independent products would spend.
+//! split `C`'s columns, each task packing its own part of `B`; the others split `C`'s rows
+//! into whole register tiles, each task an independent product that packs all of `B`. Either
+//! way a product forks and joins once, which matters where waking a sleeping worker is slow
+//! (a VM's vCPU).
 
 use std::cell::Cell;
 use std::thread::LocalKey;
@@ -237,7 +237,7 @@ pub(super) unsafe fn gemm<K: MicroKernel>(
         } else if n > m {
             split_columns::<K>(p, threads);
         } else {
-            product_shared_b::<K>(p, threads);
+            split_rows::<K>(p, threads);
         }
     }
 }
@@ -299,36 +299,29 @@ unsafe fn split_columns<K: MicroKernel>(p: Product, threads: usize) {
     });
 }
 
-/// All threads share each packed block of `B`, then split the rows of `A` and `C`.
+/// Row ranges of whole `MR` tiles, one independent product per task (each packs all of `B`
+/// itself): one fork and join per product. (Sharing each packed `k` block of `B` between the
+/// threads, as this did before, halves `B`'s packing but forks and joins twice per block;
+/// on a 2-vCPU VM, where waking a sleeping worker costs tens of µs, W5's 1000x784x128 ran at
+/// 155 GFLOP/s that way and 180-185 with one fork: `cargo bench --bench sgemm_kernels`.)
 ///
 /// # Safety
 /// [`Product`]'s contract, for `K`.
-unsafe fn product_shared_b<K: MicroKernel>(p: Product, threads: usize) {
-    let rows_per_task = p.m.div_ceil(threads).next_multiple_of(K::MR);
-    for jc in (0..p.n).step_by(K::NC) {
-        let nc = K::NC.min(p.n - jc);
-        let panels = nc.div_ceil(K::NR);
-        let panels_per_task = panels.div_ceil(threads);
-        for (pc, kc) in k_blocks(p.k, K::KC) {
-            with_buffer(&PACKED_B, panels * K::NR * kc, |bp| {
-                bp.par_chunks_mut(panels_per_task * K::NR * kc)
-                    .enumerate()
-                    .for_each(|(t, part)| {
-                        let j0 = t * panels_per_task * K::NR;
-                        let cols = (nc - j0).min(panels_per_task * K::NR);
-                        // SAFETY: columns jc + j0 .. jc + j0 + cols are inside B; `part` holds
-                        // their packed panels.
-                        unsafe { K::pack_b(kc, cols, p.b.sub(pc, jc + j0), part) }
-                    });
-                let bp = &*bp;
-                (0..p.m).into_par_iter().step_by(rows_per_task).for_each(|i0| {
-                    let rows = i0..(i0 + rows_per_task).min(p.m);
-                    // SAFETY: each task writes only its own rows of C.
-                    unsafe { multiply_rows::<K>(&p, rows, (jc, nc), (pc, kc), bp) }
-                });
-            });
+unsafe fn split_rows<K: MicroKernel>(p: Product, threads: usize) {
+    let tiles = p.m.div_ceil(K::MR);
+    let per = tiles.div_ceil(threads.min(tiles)) * K::MR;
+    (0..p.m).into_par_iter().step_by(per).for_each(|i0| {
+        let m = per.min(p.m - i0);
+        // SAFETY: rows i0..i0 + m are inside A and C, and no other task writes them.
+        unsafe {
+            product_serial::<K>(Product {
+                m,
+                a: p.a.sub(i0, 0),
+                c: p.c.sub(i0, 0),
+                ..p
+            })
         }
-    }
+    });
 }
 
 /// `C[rows, jc..jc+nc] (+)= alpha * A[rows, pc..pc+kc] · B[pc..pc+kc, jc..jc+nc]`, with the

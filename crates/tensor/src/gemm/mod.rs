@@ -6,9 +6,9 @@
 //! * [`Kernel::Avx512`] and [`Kernel::Avx2Fma`] (`gemm/blocked.rs`): our own BLIS-style
 //!   product for x86-64 CPUs: operands packed into cache-sized panels (`gemm/pack.rs`) and a
 //!   register-tile micro-kernel, 14x32 on AVX-512F (`gemm/avx512.rs`, 28 of the 32 zmm
-//!   registers accumulate) or 6x16 on AVX2+FMA (`gemm/avx2.rs`). With several threads the
-//!   packed panel of `B` is shared: each thread packs a part of it, then every thread
-//!   multiplies its own rows of `A` against the whole panel.
+//!   registers accumulate) or 6x16 on AVX2+FMA (`gemm/avx2.rs`). With several threads a
+//!   product splits `C`'s rows (or, when wider than tall, its columns) into independent
+//!   products, one fork and join per product.
 //! * [`Kernel::Portable`] (`gemm/portable.rs`): `matrixmultiply::sgemm`, on every other CPU
 //!   and for narrow products on AVX-512 CPUs (see [`Kernel::for_product`]).
 //!
