@@ -146,8 +146,7 @@ impl Loop<'_, '_, '_, '_, '_> {
                 let stepped = match mlp.as_mut().filter(|m| m.fits(&batch)) {
                     Some(mlp) => {
                         report.compiled_steps += 1;
-                        mlp.step_observed(self.optimizer, &batch, options.clip_grad_norm, observe)
-                            .expect("the batch fits")
+                        mlp.step_fitting(self.optimizer, &batch, options.clip_grad_norm, observe)
                     }
                     // Dropout masks keyed to the step: a resumed run draws the same ones.
                     None => with_training_step(global_step as u64, || {

@@ -157,28 +157,26 @@ impl MlpStep {
         batch: &Batch,
         clip: Option<f32>,
     ) -> Option<Result<f32, StepError>> {
-        self.step_observed(optimizer, batch, clip, |_, _| {})
+        self.fits(batch)
+            .then(|| self.step_fitting(optimizer, batch, clip, |_, _| {}))
     }
 
-    /// [`MlpStep::step`], calling `observe(loss, logits)` after the backward pass (for
-    /// metrics), as the graph step does.
-    pub(super) fn step_observed(
+    /// [`MlpStep::step`] for a batch that [`MlpStep::fits`] (checked by the caller), calling
+    /// `observe(loss, logits)` after the backward pass (for metrics), as the graph step does.
+    pub(super) fn step_fitting(
         &mut self,
         optimizer: &mut dyn Optimizer,
         batch: &Batch,
         clip: Option<f32>,
         observe: impl FnOnce(f32, &Tensor),
-    ) -> Option<Result<f32, StepError>> {
-        if !self.fits(batch) {
-            return None;
-        }
+    ) -> Result<f32, StepError> {
         let (x, rows, classes) = (batch.inputs.data(), batch.len(), self.classes());
         let x = x.as_slice().expect("fits: row-major");
         self.forward(x, rows);
         let value = self.loss(&batch.labels, rows);
         if !value.is_finite() {
             optimizer.zero_grad();
-            return Some(Err(StepError::NonFiniteLoss(value)));
+            return Err(StepError::NonFiniteLoss(value));
         }
         let logits = self.outputs.last().expect("at least one layer").clone();
         self.backward(x, rows, &batch.labels);
@@ -186,7 +184,7 @@ impl MlpStep {
             value,
             &Tensor::from_vec(logits, &[rows, classes]).expect("rows x classes values"),
         );
-        Some(check_and_step(optimizer, clip).map(|()| value))
+        check_and_step(optimizer, clip).map(|()| value)
     }
 
     /// Whether [`MlpStep::step`] runs `batch`: inputs a row-major `[rows, in_features]` with
